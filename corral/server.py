@@ -1,0 +1,24 @@
+"""Running the ASGI app under uvicorn, shared by ``manage.py serve`` and the browser tests."""
+
+import asyncio
+
+import uvicorn
+
+from corral.realtime import set_server_loop
+
+
+def build_server(*, host: str, port: int, log_level: str = "info") -> uvicorn.Server:
+    config = uvicorn.Config("corral.asgi:application", host=host, port=port, lifespan="off", log_level=log_level)
+    return uvicorn.Server(config)
+
+
+def serve(server: uvicorn.Server) -> None:
+    """Run until ``server.should_exit``; while it runs, live updates from worker threads reach its loop."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    set_server_loop(loop)
+    try:
+        loop.run_until_complete(server.serve())
+    finally:
+        set_server_loop(None)
+        loop.close()

@@ -1,0 +1,59 @@
+"""The one way views reach project objects.
+
+Each helper returns the object when the user is a member of its project with
+the needed capability, raises Http404 for everyone else (so outsiders cannot
+tell whether an object exists), and PermissionDenied for members whose role
+lacks the capability. Superusers act as managers of every project.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from labeling.models import Candidate, Membership, Project, Task
+
+Capability = Membership.Capability
+
+
+def membership_for(*, user, project: Project) -> Membership | None:
+    if user.is_superuser:
+        return Membership(user=user, project=project, role=Membership.Role.MANAGER)
+    return Membership.objects.filter(user=user, project=project).first()
+
+
+def _check(*, user, project: Project, capability: str) -> Membership:
+    membership = membership_for(user=user, project=project)
+    if membership is None:
+        raise Http404("No such object in your projects.")
+    if not membership.can(capability):
+        raise PermissionDenied(f"Your role in {project.name} does not allow this ({capability}).")
+    return membership
+
+
+def get_project_for_user(*, user, slug: str, capability: str = Capability.ANNOTATE) -> Project:
+    project = Project.objects.filter(slug=slug).first()
+    if project is None:
+        raise Http404("No such project.")
+    _check(user=user, project=project, capability=capability)
+    return project
+
+
+def get_task_for_user(
+    *, user, pk: int, capability: str = Capability.ANNOTATE, queryset: QuerySet[Task] | None = None
+) -> Task:
+    task = (queryset if queryset is not None else Task.objects.select_related("project")).filter(pk=pk).first()
+    if task is None:
+        raise Http404("No such task.")
+    _check(user=user, project=task.project, capability=capability)
+    return task
+
+
+def get_candidate_for_user(
+    *, user, uid, capability: str = Capability.ANNOTATE, queryset: QuerySet[Candidate] | None = None
+) -> Candidate:
+    base = queryset if queryset is not None else Candidate.objects.select_related("task__project")
+    candidate = base.filter(uid=uid).first()
+    if candidate is None:
+        raise Http404("No such candidate.")
+    _check(user=user, project=candidate.task.project, capability=capability)
+    return candidate

@@ -1,0 +1,219 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from labeling.forms import PromptImportForm
+from labeling.importers import PromptFileError
+from labeling.models import Candidate, Membership, Preference, Project, PromptBatch, Review, Task, Vote
+from labeling.services import prompt_batch_import
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "kind", "candidates_per_task", "votes_per_candidate", "member_count", "task_count"]
+    list_filter = ["kind", "allow_free_prompts"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "description", "kind"]}),
+        (
+            "Annotation",
+            {"fields": ["candidates_per_task", "votes_per_candidate", "allow_free_prompts", "forbid_self_voting"]},
+        ),
+        (
+            "Image generation",
+            {
+                "fields": [
+                    "image_model",
+                    "image_steps",
+                    "image_guidance",
+                    "image_width",
+                    "image_height",
+                    "negative_prompt",
+                    "scheduler",
+                ]
+            },
+        ),
+        (
+            "LLM answers",
+            {
+                "fields": [
+                    "text_model",
+                    "system_prompt",
+                    "temperature",
+                    "max_tokens",
+                    "review_threshold",
+                    "audit_share",
+                    "hedge_words",
+                    "reviews_per_answer",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_members=Count("memberships", distinct=True), _tasks=Count("tasks", distinct=True))
+        )
+
+    @admin.display(ordering="_members", description="members")
+    def member_count(self, obj: Project) -> int:
+        return obj._members
+
+    @admin.display(ordering="_tasks", description="tasks")
+    def task_count(self, obj: Project) -> int:
+        return obj._tasks
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:project_id>/import/",
+                self.admin_site.admin_view(self.import_prompts_view),
+                name="labeling_project_import",
+            )
+        ] + super().get_urls()
+
+    def import_prompts_view(self, request, project_id: int):
+        project = get_object_or_404(Project, pk=project_id)
+        if not self.has_change_permission(request, project):
+            raise PermissionDenied
+        form = PromptImportForm(request.POST or None, request.FILES or None)
+        errors = []
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                batch = prompt_batch_import(
+                    project=project,
+                    filename=upload.name,
+                    data=upload.read(),
+                    uploaded_by=request.user,
+                    name=form.cleaned_data["name"],
+                )
+            except PromptFileError as exc:
+                errors = exc.errors
+            else:
+                self.message_user(request, f"Imported {batch.prompt_count} prompts into {project}.", messages.SUCCESS)
+                return redirect(reverse("admin:labeling_project_change", args=[project.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "project": project,
+            "form": form,
+            "errors": errors,
+            "title": f"Import prompts into {project}",
+        }
+        return TemplateResponse(request, "admin/labeling/project/import.html", context)
+
+
+@admin.register(PromptBatch)
+class PromptBatchAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "prompt_count", "uploaded_by", "created_at"]
+    list_filter = ["project"]
+    search_fields = ["name"]
+    list_select_related = ["project", "uploaded_by"]
+
+
+class CandidateInline(admin.TabularInline):
+    model = Candidate
+    extra = 0
+    fields = ["index", "uid", "image", "model_name", "seed", "review_state", "confidence"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["short_prompt", "project", "status", "source", "created_by", "candidate_count", "created_at"]
+    list_filter = ["status", "source", "project"]
+    search_fields = ["prompt"]
+    list_select_related = ["project", "created_by"]
+    raw_id_fields = ["batch", "created_by"]
+    inlines = [CandidateInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_candidates=Count("candidates"))
+
+    @admin.display(description="prompt")
+    def short_prompt(self, obj: Task) -> str:
+        return obj.prompt[:80]
+
+    @admin.display(ordering="_candidates", description="candidates")
+    def candidate_count(self, obj: Task) -> int:
+        return obj._candidates
+
+
+@admin.register(Candidate)
+class CandidateAdmin(admin.ModelAdmin):
+    list_display = ["uid", "task", "index", "model_name", "seed", "review_state", "confidence", "up", "down"]
+    list_filter = ["review_state", "task__project"]
+    search_fields = ["uid", "task__prompt", "text"]
+    list_select_related = ["task"]
+    raw_id_fields = ["task"]
+    readonly_fields = ["uid", "created_at"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _up=Count("votes", filter=Q(votes__value=Vote.Value.UP)),
+                _down=Count("votes", filter=Q(votes__value=Vote.Value.DOWN)),
+            )
+        )
+
+    @admin.display(ordering="_up", description="👍")
+    def up(self, obj: Candidate) -> int:
+        return obj._up
+
+    @admin.display(ordering="_down", description="👎")
+    def down(self, obj: Candidate) -> int:
+        return obj._down
+
+
+@admin.register(Vote)
+class VoteAdmin(admin.ModelAdmin):
+    list_display = ["user", "candidate", "value", "created_at", "updated_at"]
+    list_filter = ["value", "candidate__task__project"]
+    search_fields = ["user__username", "candidate__uid"]
+    list_select_related = ["user", "candidate"]
+    raw_id_fields = ["user", "candidate"]
+
+
+@admin.register(Preference)
+class PreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "task", "choice", "chosen", "updated_at"]
+    list_filter = ["choice", "task__project"]
+    search_fields = ["user__username", "task__prompt"]
+    list_select_related = ["user", "task", "chosen"]
+    raw_id_fields = ["user", "task", "chosen"]
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ["reviewer", "candidate", "decision", "created_at", "updated_at"]
+    list_filter = ["decision", "candidate__task__project"]
+    search_fields = ["reviewer__username", "original_text", "corrected_text"]
+    list_select_related = ["reviewer", "candidate"]
+    raw_id_fields = ["reviewer", "candidate"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "project", "role", "created_at"]
+    list_filter = ["role", "project"]
+    search_fields = ["user__username", "project__name"]
+    list_select_related = ["user", "project"]
+    autocomplete_fields = ["user", "project"]

@@ -1,0 +1,32 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from labeling.importers import PromptFileError
+from labeling.models import Project
+from labeling.services import prompt_batch_import
+
+
+class Command(BaseCommand):
+    help = "Import a prompt batch (CSV with a 'prompt' column, or JSONL) into a project. All or nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("project", help="project slug")
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--name", default="", help="batch name (default: the file name)")
+
+    def handle(self, *args, project: str, file: Path, name: str, **options):
+        target = Project.objects.filter(slug=project).first()
+        if target is None:
+            known = ", ".join(Project.objects.values_list("slug", flat=True)) or "none"
+            raise CommandError(f"No project with slug {project!r}. Known projects: {known}.")
+        if not file.is_file():
+            raise CommandError(f"{file} is not a readable file.")
+        try:
+            batch = prompt_batch_import(project=target, filename=file.name, data=file.read_bytes(), name=name)
+        except PromptFileError as exc:
+            lines = "\n".join(f"  {error}" for error in exc.errors)
+            raise CommandError(f"Nothing imported; {len(exc.errors)} bad line(s) in {file}:\n{lines}") from None
+        self.stdout.write(
+            self.style.SUCCESS(f"Imported {batch.prompt_count} prompts into {target.slug} as batch {batch.pk}.")
+        )

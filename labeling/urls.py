@@ -1,0 +1,10 @@
+from django.urls import path
+
+from labeling import views
+
+urlpatterns = [
+    path("", views.dashboard, name="labeling-dashboard"),
+    path("p/<slug:slug>/", views.project_detail, name="labeling-project"),
+    path("tasks/<int:pk>/", views.task_detail, name="labeling-task"),
+    path("candidates/<uuid:uid>/image", views.candidate_image, name="labeling-candidate-image"),
+]

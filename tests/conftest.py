@@ -1,0 +1,170 @@
+"""Shared fixtures.
+
+Tests that need PostgreSQL, Redis or Chromium skip on a laptop without them;
+with CORRAL_REQUIRE_SERVICES=1 (set by .ci/run) a missing one is an error.
+"""
+
+import os
+import socket
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from accounts.models import User
+from labeling.models import Membership, Project
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls
+# made by tests around it are ordinary blocking calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SERVICES_REQUIRED = os.environ.get("CORRAL_REQUIRE_SERVICES") == "1"
+
+
+def missing(what: str) -> None:
+    """Skip on a developer machine; fail in CI, where every service must be there."""
+    if SERVICES_REQUIRED:
+        pytest.fail(f"{what} is required (CORRAL_REQUIRE_SERVICES=1) but not available")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(autouse=True)
+def _service_markers(request):
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        missing("PostgreSQL (set DATABASE_URL)")
+    if request.node.get_closest_marker("redis") and not settings.REDIS_URL:
+        missing("Redis (set REDIS_URL)")
+    if request.node.get_closest_marker("browser") and not os.path.exists(CHROMIUM):
+        missing(f"Chromium at {CHROMIUM}")
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def make_user(username: str, **extra) -> User:
+    return User.objects.create_user(username=username, password="correct horse battery staple", **extra)
+
+
+@pytest.fixture
+def project(db) -> Project:
+    return Project.objects.create(slug="birds", name="Birds", kind=Project.Kind.IMAGE)
+
+
+@pytest.fixture
+def text_project(db) -> Project:
+    return Project.objects.create(slug="answers", name="Answers", kind=Project.Kind.TEXT, candidates_per_task=1)
+
+
+@pytest.fixture
+def annotator(project) -> User:
+    user = make_user("annie")
+    Membership.objects.create(user=user, project=project, role=Membership.Role.ANNOTATOR)
+    return user
+
+
+@pytest.fixture
+def reviewer(project) -> User:
+    user = make_user("rita")
+    Membership.objects.create(user=user, project=project, role=Membership.Role.REVIEWER)
+    return user
+
+
+@pytest.fixture
+def manager(project) -> User:
+    user = make_user("max")
+    Membership.objects.create(user=user, project=project, role=Membership.Role.MANAGER)
+    return user
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    """A member of another project only."""
+    other = Project.objects.create(slug="elsewhere", name="Elsewhere")
+    user = make_user("otto")
+    Membership.objects.create(user=user, project=other, role=Membership.Role.MANAGER)
+    return user
+
+
+@pytest.fixture
+def staff(db) -> User:
+    return make_user("stella", is_staff=True, is_superuser=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """The real ASGI app (HTTP and websockets) under uvicorn on a loopback port; yields its base URL."""
+    from corral.server import build_server, serve
+
+    server = build_server(host="127.0.0.1", port=_free_port(), log_level="warning")
+    thread = threading.Thread(target=serve, args=(server,), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the ASGI test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{server.config.port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        missing(f"Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def login_page(browser, asgi_server):
+    """``login_page(user)`` → a Playwright page whose session is logged in as ``user``."""
+    from django.test import Client
+
+    contexts = []
+
+    def _login(user):
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(base_url=asgi_server)
+        context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "url": asgi_server,
+                }
+            ]
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield _login
+    for context in contexts:
+        context.close()
