@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from labeling.access import get_candidate_for_user, get_project_for_user, get_task_for_user, membership_for
+from labeling.models import Task
 from labeling.selectors import project_progress_for_user
 
 
@@ -25,10 +26,25 @@ def project_detail(request, slug: str):
     )
 
 
+def _task_context(task: Task) -> dict:
+    return {
+        "task": task,
+        "candidates": task.candidates.all(),
+        "job": task.generation_jobs.order_by("-created_at").first(),
+    }
+
+
 @require_GET
 def task_detail(request, pk: int):
     task = get_task_for_user(user=request.user, pk=pk)
-    return render(request, "labeling/task.html", {"task": task, "candidates": task.candidates.all()})
+    return render(request, "labeling/task.html", _task_context(task))
+
+
+@require_GET
+def task_candidates(request, pk: int):
+    """The candidate grid alone, for swapping in once generation has finished."""
+    task = get_task_for_user(user=request.user, pk=pk)
+    return render(request, "labeling/_candidates.html", _task_context(task))
 
 
 @require_GET

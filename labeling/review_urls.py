@@ -1,0 +1,3 @@
+"""URLs of the reviewer pages (LLM answers)."""
+
+urlpatterns: list = []
