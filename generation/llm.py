@@ -8,7 +8,7 @@ with its own backoff, so every attempt shows on the job. Errors come out as
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 import openai
 from django.conf import settings
 
@@ -64,7 +64,7 @@ def classify(exc: Exception) -> LLMError:
     """Transient: rate limits, server errors, timeouts, lost connections. Permanent: what the caller must fix."""
     if isinstance(exc, openai.APITimeoutError):
         return LLMError(f"the LLM server did not answer within {settings.OPENAI_TIMEOUT_SECONDS:g} s", transient=True)
-    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+    if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
         return LLMError(f"could not reach the LLM server ({exc})", transient=True)
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
@@ -132,5 +132,5 @@ def chat_stream(
             if not _mentions_logprobs(exc):
                 raise
             return _stream(client, request=request, with_logprobs=False, on_delta=on_delta)
-    except (openai.APIError, httpx.TransportError) as exc:
+    except (openai.APIError, httpx2.TransportError) as exc:
         raise classify(exc) from exc
