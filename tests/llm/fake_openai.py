@@ -100,7 +100,8 @@ def _handler(fake: FakeOpenAI):
                 self._whole(reply, with_logprobs)
 
         def _logprobs(self, tokens):
-            return {"content": [{"token": t, "logprob": lp, "bytes": list(t.encode()), "top_logprobs": []} for t, lp in tokens]}
+            items = [{"token": t, "logprob": lp, "bytes": list(t.encode()), "top_logprobs": []} for t, lp in tokens]
+            return {"content": items}
 
         def _whole(self, reply: Answer, with_logprobs: bool) -> None:
             text = "".join(token for token, _ in reply.tokens)

@@ -227,7 +227,8 @@ def test_a_pair_task_keeps_the_first_answer_when_the_second_needs_a_retry(fake_l
     assert text_job_run(job_id=job.pk).status == "retrying"
     fake_llm.answer(confident("It is Paris."))
     assert text_job_run(job_id=job.pk, attempt=1).status == "succeeded"
-    assert list(Candidate.objects.filter(task=task).values_list("index", "text")) == [(0, "Paris."), (1, "It is Paris.")]
+    answers = list(Candidate.objects.filter(task=task).values_list("index", "text"))
+    assert answers == [(0, "Paris."), (1, "It is Paris.")]
     assert len(fake_llm.requests) == 3
 
 
