@@ -198,6 +198,13 @@ DEMO_MODEL_PATH = Path(env_str("DEMO_MODEL_PATH", str(VAR_DIR / "demo-model")))
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 OPENAI_TIMEOUT_SECONDS = env_float("OPENAI_TIMEOUT_SECONDS", 60.0)
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")  # used when a project names no text_model
+# Transient LLM errors (429, 5xx, timeouts) are retried by the Celery task: base * 2**attempt seconds, capped.
+LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 5, minimum=0)
+LLM_RETRY_BASE_SECONDS = env_int("LLM_RETRY_BASE_SECONDS", 5, minimum=1)
+LLM_RETRY_MAX_SECONDS = env_int("LLM_RETRY_MAX_SECONDS", 600, minimum=1)
+UNCERTAINTY_SPAN_TOKENS = env_int("UNCERTAINTY_SPAN_TOKENS", 4, minimum=1)
+REVIEW_RESERVATION_SECONDS = env_int("REVIEW_RESERVATION_SECONDS", 600, minimum=10)
 
 # Oxen export
 OXEN_REPO_PATH = Path(env_str("OXEN_REPO_PATH", str(VAR_DIR / "oxen-dataset")))

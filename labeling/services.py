@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.db import transaction
 
+from generation.text_services import answer_candidate_build
 from labeling.importers import parse_prompt_file
-from labeling.models import Project, PromptBatch, Task
+from labeling.models import Candidate, Project, PromptBatch, Task
 
 
 @transaction.atomic
@@ -20,11 +21,12 @@ def prompt_batch_import(
         max_chars=settings.PROMPT_MAX_CHARS,
         max_bytes=settings.PROMPT_IMPORT_MAX_BYTES,
         existing_prompts=existing,
+        with_answers=project.kind == Project.Kind.TEXT,
     )
     batch = PromptBatch.objects.create(
         project=project, name=name or filename, uploaded_by=uploaded_by, prompt_count=len(rows)
     )
-    Task.objects.bulk_create(
+    tasks = Task.objects.bulk_create(
         Task(
             project=project,
             prompt=row.prompt,
@@ -32,7 +34,24 @@ def prompt_batch_import(
             batch=batch,
             created_by=uploaded_by,
             extra=row.extra,
+            status=Task.Status.READY if row.response else Task.Status.NEW,
         )
         for row in rows
     )
+    _imported_answers_create(tasks=tasks, rows=rows)
     return batch
+
+
+def _imported_answers_create(*, tasks: list[Task], rows: list) -> None:
+    """Answers that came with their prompts are routed like generated ones, without calling an LLM."""
+    Candidate.objects.bulk_create(
+        answer_candidate_build(
+            task=task,
+            index=0,
+            text=row.response,
+            given_confidence=row.confidence,
+            params={"source": "import"},
+        )
+        for task, row in zip(tasks, rows, strict=True)
+        if row.response
+    )
