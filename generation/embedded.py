@@ -13,6 +13,7 @@ from celery.beat import EmbeddedService
 from celery.worker import WorkController
 
 from corral.celery import app as celery_app
+from generation.services import pending_jobs_requeue
 
 logger = logging.getLogger(__name__)
 
@@ -47,5 +48,7 @@ def start_embedded_worker() -> list[threading.Thread]:
     for thread in threads:
         thread.start()
     beat.start()
-    logger.info("embedded Celery workers and beat started")
+    # The in-process broker starts empty: jobs queued before a restart would otherwise wait forever.
+    requeued = pending_jobs_requeue()
+    logger.info("embedded Celery workers and beat started; %d pending generation job(s) queued again", requeued)
     return threads
