@@ -5,8 +5,11 @@ heavy imports (torch, diffusers) happen on first use, so the web process that
 imports this module for prompt checks does not pay for them.
 
 Every image gets its own seed and its own ``torch.Generator`` (on the CPU, so
-a seed gives the same starting noise on any device): one candidate can be
-regenerated from its seed and ``ImageParams`` alone.
+a seed gives the same starting noise on any device). The images of one call
+are denoised as one batch, and kernels may round differently for another batch
+shape: rendering the same seeds in the same order (a candidate's
+``batch_seeds``) reproduces every pixel; one seed alone matches to within a
+rounding step on a few pixels.
 """
 
 import re
@@ -77,7 +80,7 @@ def _load(model: str):
         )
     device, dtype = device_and_dtype()
     try:
-        pipe = StableDiffusionPipeline.from_pretrained(model, torch_dtype=dtype)
+        pipe = StableDiffusionPipeline.from_pretrained(model, dtype=dtype)
     except Exception as exc:
         raise ImageModelError(f"Could not load the image model {model!r}: {exc}") from exc
     pipe.set_progress_bar_config(disable=True)

@@ -270,7 +270,7 @@ def image_job_run(*, job_id: int, worker: str) -> GenerationJob | None:
                     image=stored[-1],
                     model_name=model,
                     seed=seed,
-                    params=used.as_dict(),
+                    params={**used.as_dict(), "batch_seeds": seeds},
                 )
             )
         now = timezone.now()
