@@ -1,6 +1,6 @@
 import pytest
-from django.core.management import call_command
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.utils import timezone
 
 from generation.models import GenerationJob
@@ -63,7 +63,8 @@ def test_a_prompt_longer_than_the_model_reads_is_accepted_with_a_warning(image_p
     response = post_prompt(client, image_project, "a" * 90)
     page = client.get(response["Location"]).content.decode()
     assert "reads only the first 75 tokens of a prompt and yours has 90" in page
-    assert "reads only the first" not in client.get(post_prompt(client, image_project, "a heron")["Location"]).content.decode()
+    short = client.get(post_prompt(client, image_project, "a heron")["Location"])
+    assert "reads only the first" not in short.content.decode()
 
 
 def test_a_user_with_too_many_queued_generations_is_told_to_wait(image_project, annotator, client, settings):
@@ -85,7 +86,8 @@ def test_the_hourly_limit_says_when_the_user_can_try_again(image_project, annota
     GenerationJob.objects.update(status=GenerationJob.Status.SUCCEEDED)
     GenerationJob.objects.filter(pk=first.pk).update(created_at=timezone.now() - timezone.timedelta(minutes=45))
 
-    with pytest.raises(GenerationRefused, match=r"2 generations in the last hour \(the limit is 2\); try again in 15 minutes"):
+    expected = r"2 generations in the last hour \(the limit is 2\); try again in 15 minutes"
+    with pytest.raises(GenerationRefused, match=expected):
         generation_request(user=annotator, project=image_project, prompt="three")
     assert generation_request(user=second_annotator, project=image_project, prompt="three").job.status == "pending"
 
