@@ -17,7 +17,7 @@
     if (!el) return;
     var bar = el.querySelector(".job-progress");
     var label = el.querySelector(".job-step");
-    if (bar) { bar.max = total; bar.value = step; }
+    if (bar) { bar.setAttribute("max", total); bar.setAttribute("value", step); }
     if (label) label.textContent = "step " + step + " of " + total;
   }
 

@@ -38,6 +38,16 @@ def second_annotator(project):
     return user
 
 
+def purge_queues() -> None:
+    """Drop messages left on the broker by earlier tests (their jobs no longer exist)."""
+    from corral.celery import app
+
+    with app.connection_for_write() as connection:
+        for queue in ("gpu", "default"):
+            connection.default_channel.queue_declare(queue=queue, durable=True, auto_delete=False)
+            connection.default_channel.queue_purge(queue)
+
+
 @contextmanager
 def celery_worker():
     """A real Celery worker in a thread of this process, on the configured broker (memory or Redis)."""
@@ -45,9 +55,5 @@ def celery_worker():
 
     from corral.celery import app
 
-    with app.connection_for_write() as connection:
-        for queue in ("gpu", "default"):
-            connection.default_channel.queue_declare(queue=queue, durable=True, auto_delete=False)
-            connection.default_channel.queue_purge(queue)
     with start_worker(app, pool="solo", perform_ping_check=False, queues=["gpu", "default"], shutdown_timeout=30):
         yield
