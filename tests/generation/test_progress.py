@@ -1,10 +1,12 @@
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connections
 from django.test import Client
 
 from corral.asgi import application
@@ -26,8 +28,22 @@ def browser_headers(user) -> list[tuple[bytes, bytes]]:
 
 
 # The consumer reaches the database through database_sync_to_async, which closes connections that sit
-# inside a transaction: the websocket tests commit for real.
-websocket_test = pytest.mark.django_db(transaction=True)
+# inside a transaction, and everything runs in a thread of its own (below): these tests commit for real.
+committing = pytest.mark.django_db(transaction=True)
+
+
+def in_fresh_thread(function, *args):
+    """Call ``function`` in a new thread: Playwright's sync API leaves an event loop running in the main
+    thread once a browser test has run, and async_to_sync refuses to run there."""
+
+    def call():
+        try:
+            return function(*args)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
 
 
 def socket_for(headers, job_id: int) -> WebsocketCommunicator:
@@ -36,6 +52,7 @@ def socket_for(headers, job_id: int) -> WebsocketCommunicator:
 
 
 @pytest.mark.redis
+@committing
 def test_progress_events_reach_the_channel_layer_in_order_and_end_at_n_of_n(image_project, annotator):
     job = generation_request(user=annotator, project=image_project, prompt="a heron").job
     layer = get_channel_layer()
@@ -45,16 +62,19 @@ def test_progress_events_reach_the_channel_layer_in_order_and_end_at_n_of_n(imag
         await layer.group_add(job_group(job.pk), channel)
         return channel
 
-    channel = async_to_sync(listen)()
-    generate_images.apply(args=[job.pk])
-
-    async def drain() -> list[dict]:
+    async def drain(channel: str) -> list[dict]:
         events = []
         while not events or events[-1]["type"] != "generation.finished":
             events.append(await asyncio.wait_for(layer.receive(channel), timeout=10))
         return events
 
-    events = async_to_sync(drain)()
+    def generate_and_listen() -> list[dict]:
+        channel = async_to_sync(listen)()
+        generate_images.apply(args=[job.pk])
+        return async_to_sync(drain)(channel)
+
+    events = in_fresh_thread(generate_and_listen)
+
     progress = [(event["step"], event["total"]) for event in events[:-1]]
     assert all(event["type"] == "generation.progress" for event in events[:-1])
     assert progress[-1] == (TEST_STEPS, TEST_STEPS)
@@ -62,7 +82,7 @@ def test_progress_events_reach_the_channel_layer_in_order_and_end_at_n_of_n(imag
     assert events[-1] == {"type": "generation.finished", "job": job.pk, "status": "succeeded", "message": ""}
 
 
-@websocket_test
+@committing
 def test_the_websocket_refuses_outsiders_and_anonymous_visitors(image_project, annotator, outsider):
     job = generation_request(user=annotator, project=image_project, prompt="a heron").job
 
@@ -72,12 +92,12 @@ def test_the_websocket_refuses_outsiders_and_anonymous_visitors(image_project, a
         await communicator.disconnect()
         return connected, code
 
-    assert async_to_sync(attempt)(browser_headers(outsider)) == (False, 4403)
-    assert async_to_sync(attempt)(browser_headers(None)) == (False, 4403)
-    assert async_to_sync(attempt)(browser_headers(annotator))[0] is True
+    assert in_fresh_thread(async_to_sync(attempt), browser_headers(outsider)) == (False, 4403)
+    assert in_fresh_thread(async_to_sync(attempt), browser_headers(None)) == (False, 4403)
+    assert in_fresh_thread(async_to_sync(attempt), browser_headers(annotator))[0] is True
 
 
-@websocket_test
+@committing
 def test_a_member_who_connects_late_is_told_the_job_already_finished(image_project, annotator):
     job = generation_request(user=annotator, project=image_project, prompt="a heron").job
     generate_images.apply(args=[job.pk])
@@ -92,13 +112,13 @@ def test_a_member_who_connects_late_is_told_the_job_already_finished(image_proje
         await communicator.disconnect()
         return messages
 
-    assert async_to_sync(watch)() == [
+    assert in_fresh_thread(async_to_sync(watch)) == [
         {"type": "progress", "step": TEST_STEPS, "total": TEST_STEPS},
         {"type": "finished", "status": "succeeded", "message": ""},
     ]
 
 
-@websocket_test
+@committing
 def test_a_member_hears_a_running_jobs_progress_then_its_end(image_project, annotator):
     job = generation_request(user=annotator, project=image_project, prompt="a heron").job
 
@@ -118,7 +138,7 @@ def test_a_member_hears_a_running_jobs_progress_then_its_end(image_project, anno
         await communicator.disconnect()
         return messages
 
-    assert async_to_sync(watch)() == [
+    assert in_fresh_thread(async_to_sync(watch)) == [
         {"type": "progress", "step": 2, "total": 4},
         {"type": "finished", "status": "failed", "message": "out of memory"},
     ]
