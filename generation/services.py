@@ -129,7 +129,6 @@ def image_generation_start(*, task: Task, requested_by=None) -> GenerationJob:
     return job
 
 
-@transaction.atomic
 def generation_request(*, user, project: Project, prompt: str) -> GenerationRequest:
     """A task for a prompt the user typed, with its image generation queued.
 
@@ -141,12 +140,14 @@ def generation_request(*, user, project: Project, prompt: str) -> GenerationRequ
         raise GenerationRefused(f"{project.name} collects feedback on text answers, not images.")
     if not project.allow_free_prompts:
         raise GenerationRefused(f"{project.name} takes prompts from its queue only; typed prompts are off.")
-    # Holding the user's row makes concurrent requests of one user count each other.
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-    _check_limits(user=user)
-    task = Task.objects.create(project=project, prompt=prompt, source=Task.Source.TYPED, created_by=user)
-    job = image_generation_start(task=task, requested_by=user)
-    return GenerationRequest(task=task, job=job, warnings=_prompt_warnings(project=project, prompt=prompt))
+    warnings = _prompt_warnings(project=project, prompt=prompt)
+    with transaction.atomic():
+        # Holding the user's row makes concurrent requests of one user count each other.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        _check_limits(user=user)
+        task = Task.objects.create(project=project, prompt=prompt, source=Task.Source.TYPED, created_by=user)
+        job = image_generation_start(task=task, requested_by=user)
+    return GenerationRequest(task=task, job=job, warnings=warnings)
 
 
 def generation_requeue(*, task: Task, requested_by=None) -> GenerationJob:
