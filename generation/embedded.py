@@ -9,6 +9,7 @@ import logging
 import socket
 import threading
 
+from celery import Celery
 from celery.beat import EmbeddedService
 from celery.worker import WorkController
 
@@ -18,12 +19,21 @@ from generation.services import pending_jobs_requeue
 logger = logging.getLogger(__name__)
 
 
+def _gpu_worker_app() -> Celery:
+    """A second app object for the image worker: a worker selects its queues on its app, so two workers
+    sharing one app would both end up consuming the last one's queues. Both apps use the same broker."""
+    app = Celery("corral-gpu")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.autodiscover_tasks(force=True)
+    return app
+
+
 def start_embedded_worker() -> list[threading.Thread]:
     hostname = f"embedded@{socket.gethostname()}"
     # Image generation keeps one at a time (like a GPU worker); short tasks run beside it.
     workers = [
         WorkController(
-            app=celery_app,
+            app=_gpu_worker_app(),
             hostname=f"gpu-{hostname}",
             pool_cls="solo",
             concurrency=1,
@@ -44,7 +54,8 @@ def start_embedded_worker() -> list[threading.Thread]:
         ),
     ]
     threads = [threading.Thread(target=worker.start, name=worker.hostname, daemon=True) for worker in workers]
-    beat = EmbeddedService(celery_app, thread=True)
+    # Without scheduler_cls, beat.Service would use a shelve file in the working directory, not the configured one.
+    beat = EmbeddedService(celery_app, thread=True, scheduler_cls=celery_app.conf.beat_scheduler)
     for thread in threads:
         thread.start()
     beat.start()
