@@ -177,14 +177,17 @@ def test_import_with_generate_queues_one_job_per_new_task(
     assert Candidate.objects.filter(task__prompt="a heron").count() == 4
 
 
-def test_import_without_generate_queues_nothing_and_text_projects_refuse_it(text_project, image_project, tmp_path):
+def test_import_without_generate_queues_nothing_and_text_generation_needs_an_llm(
+    text_project, image_project, tmp_path, settings
+):
     from django.core.management import CommandError
 
     path = tmp_path / "q.csv"
     path.write_text("prompt\nwhy is the sky blue?\n")
     call_command("import_prompts", image_project.slug, str(path))
     assert not GenerationJob.objects.exists()
-    with pytest.raises(CommandError, match="Nothing imported: Answers is not an image project"):
+    settings.OPENAI_API_KEY = settings.OPENAI_BASE_URL = ""
+    with pytest.raises(CommandError, match="Nothing imported: LLM not configured"):
         call_command("import_prompts", text_project.slug, str(path), "--generate")
     assert not Task.objects.filter(project=text_project).exists()
 
@@ -213,3 +216,13 @@ def test_the_admin_requeues_failed_tasks_and_skips_the_others(image_project, ann
     assert failed.generation_jobs.filter(status=GenerationJob.Status.PENDING, requested_by=staff).exists()
     assert not ready.generation_jobs.exists()
 
+
+
+def test_import_with_generate_queues_llm_answers_for_a_text_project(text_project, tmp_path, settings):
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
+    path = tmp_path / "q.csv"
+    path.write_text("prompt\nwhy is the sky blue?\nwhat is a heron?\n")
+    call_command("import_prompts", text_project.slug, str(path), "--generate")
+    jobs = GenerationJob.objects.filter(task__project=text_project)
+    assert sorted(jobs.values_list("kind", "status")) == [("text", "pending")] * 2
+    assert set(Task.objects.filter(project=text_project).values_list("status", flat=True)) == {Task.Status.GENERATING}
