@@ -139,7 +139,7 @@ def repo_open() -> oxen.Repo:
         repo.add(str(path / "README.md"))
         repo.commit("Initialise the Corral dataset")
     repo = oxen.Repo(str(path))
-    if repo.current_branch != settings.OXEN_BRANCH:
+    if repo.current_branch.name != settings.OXEN_BRANCH:
         repo.checkout(settings.OXEN_BRANCH, create=not repo.branch_exists(settings.OXEN_BRANCH))
     return repo
 
