@@ -272,7 +272,8 @@ class _Batch:
             candidate_id__in=list(unknown), run__status=ExportRun.Status.SUCCEEDED
         ).values_list("candidate_id", "path")
         self.image_paths.update(known)
-        new_images = []
+        new_images, copies = [], []
+        folder = self.root / "images" / self.batch
         for candidate_id, candidate in unknown.items():
             if candidate_id in self.image_paths:
                 continue
@@ -282,15 +283,16 @@ class _Batch:
             path = f"images/{self.batch}/{candidate['uid']}.png"
             self.image_paths[candidate_id] = path
             new_images.append(ExportedImage(run=self.run, candidate_id=candidate_id, path=path))
-            if self.run:
-                self._copy_image(candidate["image"], self.root / path)
+            copies.append((candidate["image"], folder / f"{candidate['uid']}.png"))
         self.counts["images"] += len(new_images)
-        if self.run:
+        if self.run and new_images:
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, target in copies:
+                self._copy_image(name, target)
             ExportedImage.objects.bulk_create(new_images)
 
     @staticmethod
     def _copy_image(name: str, target: Path) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
             source = default_storage.path(name)
         except NotImplementedError:
@@ -320,10 +322,17 @@ class _Batch:
 
     def settle(self, source: str, entries: list[tuple[int, Any, bool]]) -> None:
         """Ledger rows for the chunk's source rows: (id, updated_at as written, whether a row was written)."""
-        if self.run:
-            ExportedRow.objects.bulk_create(
-                ExportedRow(run=self.run, source=source, object_id=pk, updated_at=updated_at, published=published)
-                for pk, updated_at, published in entries
+        if not self.run or not entries:
+            return
+        # One executemany instead of bulk_create: building a model instance per row was most of an export's
+        # own time at 100k rows.
+        table = ExportedRow._meta.db_table
+        adapt = connection.ops.adapt_datetimefield_value
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} (run_id, source, object_id, updated_at, published) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s)",
+                [(self.run.pk, source, pk, adapt(updated_at), published) for pk, updated_at, published in entries],
             )
 
     def close(self) -> None:
