@@ -222,6 +222,12 @@ OXEN_BRANCH = env_str("OXEN_BRANCH", "main")
 OXEN_AUTHOR_NAME = env_str("OXEN_AUTHOR_NAME", "Corral export")
 OXEN_AUTHOR_EMAIL = env_str("OXEN_AUTHOR_EMAIL", "corral-export@localhost")
 EXPORT_INTERVAL_SECONDS = env_int("EXPORT_INTERVAL_SECONDS", 3600, minimum=60)
+# Oxen reads the commit author (and a hub token) from this folder, kept apart from the user's own ~/.config/oxen.
+OXEN_CONFIG_DIR = Path(env_str("OXEN_CONFIG_DIR", str(VAR_DIR / "oxen-config")))
+# Rows read and written per step; bounds the export's memory whatever the size of the history.
+EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 5000, minimum=1)
+# Fault injection for the crash tests: the export SIGKILLs itself at this stage (see exports/services.py).
+EXPORT_CRASH_AT = env_str("CORRAL_EXPORT_CRASH_AT")
 
 LOGGING = {
     "version": 1,
@@ -235,4 +241,5 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "generation.tasks.heartbeat", "schedule": float(WORKER_HEARTBEAT_SECONDS)},
     "generation-fail-stuck-jobs": {"task": "generation.tasks.fail_stuck_jobs", "schedule": 60.0},
+    "export-oxen": {"task": "exports.tasks.export_to_oxen", "schedule": float(EXPORT_INTERVAL_SECONDS)},
 }

@@ -34,3 +34,60 @@ class ExportRun(models.Model):
 
     def __str__(self) -> str:
         return f"Export {self.pk} ({self.status})"
+
+
+class ExportedRow(models.Model):
+    """Ledger: one source row (vote, preference, review) as an export run wrote it.
+
+    A row counts as exported only when its run succeeded, i.e. the Oxen commit holding it exists; a row
+    changed since (newer ``updated_at``) is due again.
+    """
+
+    class Source(models.TextChoices):
+        VOTE = "vote", "Vote"
+        PREFERENCE = "preference", "Preference"
+        REVIEW = "review", "Review"
+
+    run = models.ForeignKey(ExportRun, on_delete=models.CASCADE, related_name="rows")
+    source = models.CharField(max_length=12, choices=Source.choices)
+    object_id = models.BigIntegerField()
+    updated_at = models.DateTimeField()
+    # False: the row was settled without writing anything (a withdrawal never published, an "all bad" pick).
+    published = models.BooleanField()
+
+    class Meta:
+        indexes = [models.Index(fields=["source", "object_id", "updated_at"], name="exported_row_lookup_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(source__in=["vote", "preference", "review"]), name="exported_row_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.object_id} in run {self.run_id}"
+
+
+class ExportedImage(models.Model):
+    """Ledger: where a candidate's image lives in the dataset (written once, by the run that first needed it)."""
+
+    run = models.ForeignKey(ExportRun, on_delete=models.CASCADE, related_name="images")
+    candidate = models.ForeignKey("labeling.Candidate", on_delete=models.CASCADE, related_name="+")
+    path = models.CharField(max_length=300)
+
+    class Meta:
+        # Each image once: runs that never committed have their ledger rows removed before the next run plans.
+        constraints = [models.UniqueConstraint(fields=["candidate"], name="exported_image_once")]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class ExportLock(models.Model):
+    """The single row that SQLite deployments lock on (PostgreSQL uses an advisory lock instead)."""
+
+    holder = models.CharField(max_length=300, blank=True, help_text="host:pid of the export holding the lock.")
+    acquired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="export_lock_singleton")]
+
+    def __str__(self) -> str:
+        return self.holder or "free"

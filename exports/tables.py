@@ -1,0 +1,134 @@
+"""The Oxen dataset contract: table schemas and the dataset card (README.md) that describes them."""
+
+import pyarrow as pa
+
+TABLES = ("votes", "preferences", "reviews", "text_dpo")
+
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
+_PROVENANCE = [
+    ("project", pa.string(), "project slug"),
+    ("annotator", pa.string(), "pseudonymous id of the person (never a name or email)"),
+    ("created_at", _TIMESTAMP, "when the judgement was first made (UTC)"),
+    ("updated_at", _TIMESTAMP, "when it last changed (UTC); newest wins"),
+]
+
+# Per table: (column, type, description). The first column is the row's stable id.
+COLUMNS: dict[str, list[tuple[str, pa.DataType, str]]] = {
+    "votes": [
+        ("id", pa.int64(), "vote id"),
+        ("prompt", pa.string(), "the prompt"),
+        ("path", pa.string(), "repo-relative image path (empty for text answers)"),
+        ("response", pa.string(), "the answer text, for votes on LLM answers"),
+        ("rating", pa.string(), '"good", "bad", or "withdrawn" (a published vote taken back)'),
+        ("candidate_uid", pa.string(), "id of the judged output"),
+        ("model", pa.string(), "model that made the output"),
+        ("seed", pa.int64(), "generation seed"),
+        ("steps", pa.int64(), "diffusion steps"),
+        ("guidance", pa.float64(), "guidance scale"),
+        *_PROVENANCE,
+    ],
+    "preferences": [
+        ("id", pa.string(), "pair id: <preference_id>:<uid of jpg_0>:<uid of jpg_1>"),
+        ("preference_id", pa.int64(), "the judgement the pair comes from"),
+        ("caption", pa.string(), "the prompt"),
+        ("jpg_0", pa.string(), "repo-relative path of the first image"),
+        ("jpg_1", pa.string(), "repo-relative path of the second image"),
+        ("label_0", pa.float64(), "1: jpg_0 preferred, 0: jpg_1 preferred, 0.5: tie"),
+        ("choice", pa.string(), '"best" or "tie"'),
+        ("model", pa.string(), "model that made the images"),
+        ("seed_0", pa.int64(), "seed of jpg_0"),
+        ("seed_1", pa.int64(), "seed of jpg_1"),
+        ("steps", pa.int64(), "diffusion steps"),
+        ("guidance", pa.float64(), "guidance scale"),
+        *_PROVENANCE,
+    ],
+    "reviews": [
+        ("id", pa.int64(), "review id"),
+        ("prompt", pa.string(), "the prompt"),
+        ("response", pa.string(), "the LLM answer as the reviewer saw it"),
+        ("final", pa.string(), "the answer after review (the correction, if any)"),
+        ("decision", pa.string(), '"accept", "correct" or "reject"'),
+        ("confidence", pa.float64(), "the answer's confidence score, 0–1"),
+        ("reason", pa.string(), "the reviewer's note"),
+        ("candidate_uid", pa.string(), "id of the reviewed answer"),
+        ("model", pa.string(), "model that wrote the answer"),
+        *_PROVENANCE,
+    ],
+    "text_dpo": [
+        ("id", pa.string(), "review:<review id> or preference:<preference id>:<uid of rejected>"),
+        ("prompt", pa.string(), "the prompt"),
+        ("chosen", pa.string(), "the preferred answer (a correction, or the picked answer)"),
+        ("rejected", pa.string(), "the answer it was preferred over"),
+        ("source", pa.string(), '"correction" or "preference"'),
+        ("source_id", pa.int64(), "the review or preference id"),
+        ("model", pa.string(), "model that wrote the answer"),
+        *_PROVENANCE,
+    ],
+}
+
+SCHEMAS = {table: pa.schema([(name, kind) for name, kind, _ in columns]) for table, columns in COLUMNS.items()}
+
+
+def dataset_card(*, counts: dict[str, int]) -> str:
+    """README.md for the dataset repository: layout, schema, counts, loading and the 'newest wins' rule."""
+    lines = [
+        "# Corral feedback dataset",
+        "",
+        "Human feedback on generated images and LLM answers, exported by Corral. Each export adds one batch:",
+        "new images in a new folder and one part file per table; earlier files never change.",
+        "",
+        "```",
+        "images/<batch>/<candidate_uid>.png   each image once",
+        "votes/<batch>.parquet                thumbs up/down per image or answer",
+        "preferences/<batch>.parquet          image pairs (Pick-a-Pic / Diffusion-DPO columns)",
+        "reviews/<batch>.parquet              reviewed LLM answers",
+        "text_dpo/<batch>.parquet             prompt, chosen, rejected (TRL DPO columns)",
+        "```",
+        "",
+        "## Counts",
+        "",
+        "| table | rows written |",
+        "| --- | --- |",
+        *(f"| {table} | {counts.get(table, 0)} |" for table in (*TABLES, "images")),
+        "",
+        "Counts include rows written again after a change (see below).",
+        "",
+        "## Newest wins",
+        "",
+        "A row changed after its export (a vote flipped, a pick changed, a review corrected) is written again in a",
+        "later batch with the same `id` and a newer `updated_at`. Keep the newest version of each id. In",
+        "`preferences` and `text_dpo`, a changed judgement replaces all its rows: keep, per `preference_id`",
+        "(`source_id`), only the rows with the newest `updated_at`.",
+        "",
+        "Withdrawn votes: a vote taken back after it was published appears again with `rating` \"withdrawn\";",
+        "one never published is not written. Preferences: picking the best of N images gives N−1 pairs (the",
+        "best against each other one); a tie gives every pair with `label_0` 0.5; \"all bad\" gives no pair.",
+        "Images sit in task order: `jpg_0` is the earlier one, and `label_0` says which one was preferred.",
+        "Annotators appear only as pseudonymous ids.",
+        "",
+        "## Loading",
+        "",
+        "```python",
+        "import glob",
+        "import pandas as pd",
+        "",
+        "def load(table):",
+        '    parts = sorted(glob.glob(f"{table}/*.parquet"))',
+        "    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)",
+        '    return df.sort_values("updated_at").drop_duplicates("id", keep="last")',
+        "",
+        'votes = load("votes")',
+        'votes = votes[votes.rating != "withdrawn"]',
+        'pairs = load("preferences")',
+        'newest = pairs.groupby("preference_id").updated_at.transform("max")',
+        "pairs = pairs[pairs.updated_at == newest]  # Diffusion-DPO: caption, jpg_0, jpg_1, label_0",
+        "```",
+        "",
+        "## Schema",
+        "",
+    ]
+    for table in TABLES:
+        lines += [f"### {table}", "", "| column | type | meaning |", "| --- | --- | --- |"]
+        lines += [f"| `{name}` | {kind} | {meaning} |" for name, kind, meaning in COLUMNS[table]]
+        lines.append("")
+    return "\n".join(lines)

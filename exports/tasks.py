@@ -1,0 +1,18 @@
+import logging
+
+from celery import shared_task
+
+from exports.services import export_run
+from labeling.models import Project
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="exports.tasks.export_to_oxen", ignore_result=True)
+def export_to_oxen(project_id: int | None = None) -> None:
+    """Scheduled by beat (every EXPORT_INTERVAL_SECONDS) and queued by the admin's "Export now"."""
+    project = Project.objects.filter(pk=project_id).first() if project_id is not None else None
+    if project_id is not None and project is None:
+        logger.warning("Export of project %s skipped: the project no longer exists.", project_id)
+        return
+    export_run(project=project)
