@@ -89,10 +89,19 @@ def tasks_open_for(*, user, project: Project) -> QuerySet[Task]:
 
 
 def tasks_unheld_for(*, user, project: Project, now: datetime) -> QuerySet[Task]:
-    """Open tasks whose remaining slots are not all held by other annotators, oldest first."""
+    """Open tasks whose remaining slots are not all held by other annotators still at work on them, oldest first."""
+    # A holder who has judged every candidate is done with the task and no longer takes a slot.
+    unjudged_by_holder = Candidate.objects.filter(task=OuterRef("task")).filter(
+        ~Exists(
+            Vote.objects.filter(candidate=OuterRef("pk"), user=OuterRef(OuterRef("user"))).exclude(
+                value=Vote.Value.WITHDRAWN
+            )
+        )
+    )
     held_by_others = (
         TaskReservation.objects.filter(task=OuterRef("pk"), expires_at__gt=now)
         .exclude(user=user)
+        .filter(Exists(unjudged_by_holder))
         .values("task")
         .annotate(holders=Count("pk"))
         .values("holders")

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from labeling.importers import parse_prompt_file
@@ -100,8 +100,7 @@ def vote_cast(*, user, candidate: Candidate, value: str) -> Vote.Value:
     with transaction.atomic():
         # The task row lock orders concurrent votes on one task, so whichever vote comes
         # last sees all the others and completes the task; it also reads a fresh status.
-        status = _locked_status(task)
-        _check_open(status)
+        _check_open(_locked_status(task))
         if vote_value == Vote.Value.WITHDRAWN:
             # Only an existing vote can be withdrawn; withdrawing nothing leaves no row behind.
             Vote.objects.filter(user=user, candidate=candidate).update(value=vote_value, updated_at=timezone.now())
@@ -112,45 +111,29 @@ def vote_cast(*, user, candidate: Candidate, value: str) -> Vote.Value:
                 unique_fields=["user", "candidate"],
                 update_fields=["value", "updated_at"],
             )
-        _task_bookkeeping(task=task, status=status, user=user)
+        _completion_update(task=task)
     return vote_value
 
 
-def _task_bookkeeping(*, task: Task, status: str, user) -> None:
-    """Complete the task when every candidate has the project's overlap of cast votes (or reopen it);
-    release the user's hold once they have judged every candidate. Call with the task row locked."""
-    counts = list(
-        Candidate.objects.filter(task_id=task.pk)
-        .annotate(
-            cast=Count("votes", filter=~Q(votes__value=Vote.Value.WITHDRAWN)),
-            mine=Count("votes", filter=Q(votes__user=user) & ~Q(votes__value=Vote.Value.WITHDRAWN)),
-        )
-        .values_list("cast", "mine")
+def _completion_update(*, task: Task) -> None:
+    """Mark the task complete when every candidate has the project's overlap of cast votes, ready when not.
+
+    One UPDATE that writes only on a change. Call with the task row locked, in a statement after the
+    vote's own, so it counts every vote committed before the lock was granted.
+    """
+    short_of_votes = (
+        Candidate.objects.filter(task=OuterRef("pk"))
+        .annotate(cast=Count("votes", filter=~Q(votes__value=Vote.Value.WITHDRAWN)))
+        .filter(cast__lt=task.project.votes_per_candidate)
     )
-    overlap = task.project.votes_per_candidate
-    complete = bool(counts) and all(cast >= overlap for cast, _ in counts)
-    new_status = Task.Status.COMPLETE if complete else Task.Status.READY
-    if new_status != status:
-        Task.objects.filter(pk=task.pk).update(status=new_status, updated_at=timezone.now())
-        task.status = new_status
-    if counts and all(mine for _, mine in counts):
-        TaskReservation.objects.filter(task_id=task.pk, user=user).delete()
-
-
-def task_completion_refresh(*, task: Task) -> Task.Status:
-    """Recount a ready or complete task (after its project's overlap changed, say) and return its status."""
-    with transaction.atomic():
-        status = _locked_status(task)
-        if status not in VOTABLE_STATUSES:
-            return Task.Status(status)
-        cast = Count("votes", filter=~Q(votes__value=Vote.Value.WITHDRAWN))
-        counts = list(Candidate.objects.filter(task_id=task.pk).annotate(cast=cast).values_list("cast", flat=True))
-        overlap = task.project.votes_per_candidate
-        new_status = Task.Status.COMPLETE if counts and min(counts) >= overlap else Task.Status.READY
-        if new_status != status:
-            Task.objects.filter(pk=task.pk).update(status=new_status, updated_at=timezone.now())
-        task.status = new_status
-        return new_status
+    status = Case(
+        When(Exists(short_of_votes), then=Value(Task.Status.READY)),
+        default=Value(Task.Status.COMPLETE),
+        output_field=CharField(),
+    )
+    Task.objects.filter(pk=task.pk, status__in=VOTABLE_STATUSES).exclude(status=status).update(
+        status=status, updated_at=timezone.now()
+    )
 
 
 def preference_set(*, user, task: Task, choice: str, chosen: Candidate | None = None) -> Preference:

@@ -91,15 +91,30 @@ def test_an_annotator_gets_their_unfinished_task_back_first(client, annotator, p
     assert TaskReservation.objects.get().expires_at > timezone.now() + timedelta(seconds=250)
 
 
-def test_judging_every_candidate_releases_the_hold_and_next_moves_on(client, annotator, project):
+def test_after_judging_every_candidate_next_moves_on(client, annotator, project):
     first = make_ready_task(project, prompt="first", candidates=2)
     second = make_ready_task(project, prompt="second")
     client.force_login(annotator)
     press_next(client, project)
     for candidate in first.candidates.all():
         client.post(reverse("labeling-vote", args=[candidate.uid]), {"value": "up"}, HTTP_HX_REQUEST="true")
-    assert not TaskReservation.objects.exists()
     assert press_next(client, project, after=str(first.pk))["Location"] == second.get_absolute_url()
+    assert list(TaskReservation.objects.values_list("task", flat=True)) == [second.pk]
+
+
+def test_a_holder_who_judged_every_candidate_no_longer_takes_a_slot(client, project):
+    project.votes_per_candidate = 2
+    project.save()
+    task = make_ready_task(project, candidates=2)
+    done, busy, newcomer = member(project, "done"), member(project, "busy"), member(project, "newcomer")
+    vote_all(done, task)  # one slot of two is filled
+    in_a_minute = timezone.now() + timedelta(seconds=60)
+    TaskReservation.objects.create(task=task, user=busy, expires_at=in_a_minute)
+    client.force_login(newcomer)
+    assert press_next(client, project)["Location"] == project.get_absolute_url()
+
+    TaskReservation.objects.filter(user=busy).update(user=done)
+    assert press_next(client, project)["Location"] == task.get_absolute_url()
 
 
 def test_skipping_releases_the_hold_and_puts_the_task_last(client, annotator, project):
