@@ -97,8 +97,18 @@
 
   // A swap replaces the buttons (a vote) or the whole grid (a pick, finished generation):
   // keep the selection, and keep the keyboard focus on the page rather than losing it to <body>.
+  // Once every candidate has a vote, the way on is highlighted.
+  function markWhenJudged() {
+    const next = document.getElementById("next-button");
+    const all = cards();
+    const judged = all.length > 0 && all.every((card) => card.querySelector('.vote [aria-pressed="true"]'));
+    if (next) next.classList.toggle("judged", judged);
+  }
+
+  document.addEventListener("DOMContentLoaded", markWhenJudged);
   document.addEventListener("htmx:afterSettle", () => {
     status("");
+    markWhenJudged();
     if (!selectedNumber) return;
     const focusLost = document.activeElement === document.body || !document.activeElement;
     select(selectedNumber, { focus: focusLost });

@@ -64,6 +64,7 @@ def test_an_annotator_judges_a_whole_task_with_the_keyboard_and_moves_on(login_p
         pressed = ".vote-up" if key == "u" else ".vote-down"
         expect(cards.nth(number - 1).locator(pressed)).to_have_attribute("aria-pressed", "true")
 
+    expect(page.locator("#next-button")).to_have_class("primary judged")
     page.keyboard.press("b")  # the selected card, the 4th, is the best
     expect(cards.nth(3).locator(".choose-best")).to_have_attribute("aria-pressed", "true")
     expect(cards.nth(3)).to_have_class("candidate best selected")
