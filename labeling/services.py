@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from labeling.importers import parse_prompt_file
@@ -100,7 +100,8 @@ def vote_cast(*, user, candidate: Candidate, value: str) -> Vote.Value:
     with transaction.atomic():
         # The task row lock orders concurrent votes on one task, so whichever vote comes
         # last sees all the others and completes the task; it also reads a fresh status.
-        _check_open(_locked_status(task))
+        status = _locked_status(task)
+        _check_open(status)
         if vote_value == Vote.Value.WITHDRAWN:
             # Only an existing vote can be withdrawn; withdrawing nothing leaves no row behind.
             Vote.objects.filter(user=user, candidate=candidate).update(value=vote_value, updated_at=timezone.now())
@@ -111,29 +112,30 @@ def vote_cast(*, user, candidate: Candidate, value: str) -> Vote.Value:
                 unique_fields=["user", "candidate"],
                 update_fields=["value", "updated_at"],
             )
-        _completion_update(task=task)
+        _completion_update(task=task, candidate=candidate, status=status)
     return vote_value
 
 
-def _completion_update(*, task: Task) -> None:
-    """Mark the task complete when every candidate has the project's overlap of cast votes, ready when not.
+def _completion_update(*, task: Task, candidate: Candidate, status: str) -> None:
+    """Keep "complete" meaning: every candidate of the task has the project's overlap of cast votes.
 
-    One UPDATE that writes only on a change. Call with the task row locked, in a statement after the
-    vote's own, so it counts every vote committed before the lock was granted.
+    Called with the task row locked (``status`` read under that lock), after the vote's own statement,
+    so the counts include every vote committed before. A vote changes one candidate's count, so only
+    a candidate reaching the overlap can complete a ready task, and only one dropping below it can
+    reopen a complete one; most votes cost one indexed count.
     """
-    short_of_votes = (
-        Candidate.objects.filter(task=OuterRef("pk"))
-        .annotate(cast=Count("votes", filter=~Q(votes__value=Vote.Value.WITHDRAWN)))
-        .filter(cast__lt=task.project.votes_per_candidate)
-    )
-    status = Case(
-        When(Exists(short_of_votes), then=Value(Task.Status.READY)),
-        default=Value(Task.Status.COMPLETE),
-        output_field=CharField(),
-    )
-    Task.objects.filter(pk=task.pk, status__in=VOTABLE_STATUSES).exclude(status=status).update(
-        status=status, updated_at=timezone.now()
-    )
+    overlap = task.project.votes_per_candidate
+    candidate_done = Vote.objects.filter(candidate=candidate).exclude(value=Vote.Value.WITHDRAWN).count() >= overlap
+    if status == Task.Status.READY and candidate_done:
+        short_of_votes = (
+            Candidate.objects.filter(task_id=task.pk)
+            .annotate(cast=Count("votes", filter=~Q(votes__value=Vote.Value.WITHDRAWN)))
+            .filter(cast__lt=overlap)
+        )
+        if not short_of_votes.exists():
+            Task.objects.filter(pk=task.pk).update(status=Task.Status.COMPLETE, updated_at=timezone.now())
+    elif status == Task.Status.COMPLETE and not candidate_done:
+        Task.objects.filter(pk=task.pk).update(status=Task.Status.READY, updated_at=timezone.now())
 
 
 def preference_set(*, user, task: Task, choice: str, chosen: Candidate | None = None) -> Preference:
