@@ -60,7 +60,9 @@ def get_candidate_for_user(
     *, user, uid, capability: str = Capability.ANNOTATE, queryset: QuerySet[Candidate] | None = None
 ) -> Candidate:
     base = queryset if queryset is not None else Candidate.objects.select_related("task__project")
-    candidate = base.annotate(member_role=_role_in(user=user, project_ref="task__project")).filter(uid=uid).first()
+    # A unique lookup needs no ORDER BY; .first() would join the task only to sort by its Meta ordering.
+    matches = base.annotate(member_role=_role_in(user=user, project_ref="task__project")).filter(uid=uid).order_by()
+    candidate = next(iter(matches[:1]), None)
     if candidate is None:
         raise Http404("No such candidate.")
     _check(user=user, project=candidate.task.project, capability=capability, role=candidate.member_role)
