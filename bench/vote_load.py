@@ -3,7 +3,7 @@
 - PostgreSQL from DATABASE_URL; a dedicated database ``<name>_votebench`` is dropped, created and
   migrated on each run (and dropped at the end unless BENCH_KEEP_DB=1).
 - uvicorn (uvloop, httptools) with BENCH_WORKERS processes (default: one per CPU), DEBUG off,
-  a database connection pool per process, the production middleware stack.
+  a psycopg connection pool per process (DATABASE_POOL_SIZE, default 8), the production middleware stack.
 - BENCH_USERS (64) annotators, each logged in with its own session and keep-alive connection,
   vote through the real view (``POST /candidates/<uid>/vote`` as htmx sends it, CSRF header
   included) for BENCH_SECONDS (30) after a short warm-up. Annotators work in threes on shared
@@ -78,6 +78,7 @@ def production_env(database_url: str, var_dir: str) -> dict[str, str]:
         SECURE_SSL_REDIRECT="0",
         SESSION_COOKIE_SECURE="0",
         CSRF_COOKIE_SECURE="0",
+        DATABASE_POOL_SIZE=os.environ.get("DATABASE_POOL_SIZE", "8"),
         CORRAL_VAR_DIR=var_dir,
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),

@@ -1,3 +1,5 @@
 """Websocket routes of every app, gathered for corral.asgi."""
 
-websocket_urlpatterns: list = []
+from generation.text_routing import text_websocket_urlpatterns
+
+websocket_urlpatterns: list = [*text_websocket_urlpatterns]

@@ -95,21 +95,12 @@ TEMPLATES = [
 ]
 
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
-    # Under ASGI each request runs its sync code in a thread of its own, so persistent per-thread
-    # connections pile up until PostgreSQL refuses clients; a pool per process reuses a few instead.
-    DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=0)
-    if DATABASE_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"]["OPTIONS"] = {
-            "pool": {
-                "min_size": 1,
-                "max_size": DATABASE_POOL_MAX_SIZE,
-                "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0),
-            }
-        }
-    else:
-        DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Under ASGI, sync views run on changing threads, so persistent per-thread
+    # connections leak; Django's psycopg pool (DATABASE_POOL_SIZE > 0) reuses them safely.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    _pool_size = env_int("DATABASE_POOL_SIZE", 0, minimum=0)
+    if _pool_size and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size, "timeout": 10}
 else:
     DATABASES = {
         "default": {
@@ -191,6 +182,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"generation.tasks.generate_images": {"queue": "gpu"}}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30, minimum=1)
 
@@ -212,6 +204,13 @@ DEMO_MODEL_PATH = Path(env_str("DEMO_MODEL_PATH", str(VAR_DIR / "demo-model")))
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 OPENAI_TIMEOUT_SECONDS = env_float("OPENAI_TIMEOUT_SECONDS", 60.0)
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")  # used when a project names no text_model
+# Transient LLM errors (429, 5xx, timeouts) are retried by the Celery task: base * 2**attempt seconds, capped.
+LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 5, minimum=0)
+LLM_RETRY_BASE_SECONDS = env_int("LLM_RETRY_BASE_SECONDS", 5, minimum=1)
+LLM_RETRY_MAX_SECONDS = env_int("LLM_RETRY_MAX_SECONDS", 600, minimum=1)
+UNCERTAINTY_SPAN_TOKENS = env_int("UNCERTAINTY_SPAN_TOKENS", 4, minimum=1)
+REVIEW_RESERVATION_SECONDS = env_int("REVIEW_RESERVATION_SECONDS", 600, minimum=10)
 
 # Oxen export
 OXEN_REPO_PATH = Path(env_str("OXEN_REPO_PATH", str(VAR_DIR / "oxen-dataset")))

@@ -43,7 +43,8 @@ def start_embedded_worker() -> list[threading.Thread]:
         ),
     ]
     threads = [threading.Thread(target=worker.start, name=worker.hostname, daemon=True) for worker in workers]
-    beat = EmbeddedService(celery_app, thread=True)
+    # Same database scheduler as `celery beat` in production: schedules stay editable in the admin.
+    beat = EmbeddedService(celery_app, thread=True, scheduler_cls=celery_app.conf.beat_scheduler)
     for thread in threads:
         thread.start()
     beat.start()

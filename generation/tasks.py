@@ -15,3 +15,26 @@ def heartbeat(self) -> None:
 def _heartbeat_on_start(sender=None, **kwargs) -> None:
     """Record a heartbeat as soon as a worker is up, not only at the first beat tick."""
     worker_heartbeat_record(hostname=getattr(sender, "hostname", None) or socket.gethostname())
+
+
+# --- Text generation (LLM answers) -------------------------------------------------------------------------------
+
+
+@shared_task(bind=True, name="generation.tasks.generate_text", ignore_result=True, acks_late=True)
+def generate_text(self, job_id: int) -> None:
+    """Run one text GenerationJob; transient LLM errors come back here as Celery retries with backoff.
+
+    ``acks_late`` is safe: claiming the job is idempotent, so a redelivery does nothing.
+    """
+    from django.conf import settings
+
+    from generation.text_services import text_job_run
+
+    outcome = text_job_run(
+        job_id=job_id,
+        attempt=self.request.retries,
+        max_retries=settings.LLM_MAX_RETRIES,
+        worker=self.request.hostname or socket.gethostname(),
+    )
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in, max_retries=settings.LLM_MAX_RETRIES)

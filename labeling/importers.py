@@ -18,6 +18,8 @@ class PromptRow:
     line: int
     prompt: str
     extra: dict = field(default_factory=dict)
+    response: str = ""  # an answer that came with the prompt (text projects)
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,41 @@ def _jsonl_rows(text: str) -> list[tuple[int, dict]]:
     return rows
 
 
+def _answer_fields(record: dict) -> tuple[str, float | None, str]:
+    """The optional ``response`` and ``confidence`` of a row, or the reason they are unusable."""
+    response = record.pop("response", None)
+    confidence = record.pop("confidence", None)
+    if response is None:
+        response = ""
+    if not isinstance(response, str):
+        return "", None, "'response' must be a string"
+    response = response.strip()
+    if confidence is None or (isinstance(confidence, str) and not confidence.strip()):
+        return response, None, ""
+    if not response:
+        return "", None, "'confidence' is given but 'response' is empty"
+    try:
+        value = float(confidence) if not isinstance(confidence, bool) else float("nan")
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        return "", None, f"confidence must be a number from 0 to 1, got {confidence!r}"
+    return response, value, ""
+
+
 def parse_prompt_file(
-    *, filename: str, data: bytes, max_chars: int, max_bytes: int, existing_prompts: set[str] = frozenset()
+    *,
+    filename: str,
+    data: bytes,
+    max_chars: int,
+    max_bytes: int,
+    existing_prompts: set[str] = frozenset(),
+    with_answers: bool = False,
 ) -> list[PromptRow]:
-    """Every row of the file, or PromptFileError naming each bad line."""
+    """Every row of the file, or PromptFileError naming each bad line.
+
+    ``with_answers`` (text projects) reads optional ``response`` and ``confidence`` columns as a given answer.
+    """
     if len(data) > max_bytes:
         raise PromptFileError([RowError(0, f"the file is {len(data):,} bytes; the limit is {max_bytes:,} bytes")])
     file_format = _file_format(filename)
@@ -118,8 +151,11 @@ def parse_prompt_file(
             errors.append(RowError(line, record["__error__"]))
             continue
         prompt = record["prompt"].strip()
+        response, confidence, answer_error = _answer_fields(record) if with_answers else ("", None, "")
         extra = {key: value for key, value in record.items() if key != "prompt"}
-        if not prompt:
+        if answer_error:
+            errors.append(RowError(line, answer_error))
+        elif not prompt:
             errors.append(RowError(line, "empty prompt"))
         elif "\x00" in prompt:
             errors.append(RowError(line, "the prompt contains a NUL character"))
@@ -131,7 +167,7 @@ def parse_prompt_file(
             errors.append(RowError(line, "duplicate of a prompt already in this project"))
         else:
             first_line_of[prompt] = line
-            rows.append(PromptRow(line=line, prompt=prompt, extra=extra))
+            rows.append(PromptRow(line=line, prompt=prompt, extra=extra, response=response, confidence=confidence))
     if errors:
         raise PromptFileError(errors)
     if not rows:

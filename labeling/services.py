@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from generation.text_services import answer_candidate_build
 from labeling.importers import parse_prompt_file
 from labeling.models import Candidate, Preference, Project, PromptBatch, Task, TaskReservation, Vote
 from labeling.selectors import task_held_by, task_judgeable_by, tasks_unheld_for
@@ -26,11 +27,12 @@ def prompt_batch_import(
         max_chars=settings.PROMPT_MAX_CHARS,
         max_bytes=settings.PROMPT_IMPORT_MAX_BYTES,
         existing_prompts=existing,
+        with_answers=project.kind == Project.Kind.TEXT,
     )
     batch = PromptBatch.objects.create(
         project=project, name=name or filename, uploaded_by=uploaded_by, prompt_count=len(rows)
     )
-    Task.objects.bulk_create(
+    tasks = Task.objects.bulk_create(
         Task(
             project=project,
             prompt=row.prompt,
@@ -38,10 +40,27 @@ def prompt_batch_import(
             batch=batch,
             created_by=uploaded_by,
             extra=row.extra,
+            status=Task.Status.READY if row.response else Task.Status.NEW,
         )
         for row in rows
     )
+    _imported_answers_create(tasks=tasks, rows=rows)
     return batch
+
+
+def _imported_answers_create(*, tasks: list[Task], rows: list) -> None:
+    """Answers that came with their prompts are routed like generated ones, without calling an LLM."""
+    Candidate.objects.bulk_create(
+        answer_candidate_build(
+            task=task,
+            index=0,
+            text=row.response,
+            given_confidence=row.confidence,
+            params={"source": "import"},
+        )
+        for task, row in zip(tasks, rows, strict=True)
+        if row.response
+    )
 
 
 # --- Voting ---

@@ -1,7 +1,7 @@
 import uuid
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -79,7 +79,9 @@ def candidate_image(request, uid):
     candidate = get_candidate_for_user(user=request.user, uid=uid)
     if not candidate.image:
         raise Http404("This candidate has no image.")
-    response = FileResponse(candidate.image.open("rb"), content_type="image/png")
+    # Read whole: PNG candidates are small, and a sync file iterator stalls the ASGI loop.
+    with candidate.image.open("rb") as image:
+        response = HttpResponse(image.read(), content_type="image/png")
     response["Cache-Control"] = "private, max-age=86400, immutable"
     return response
 

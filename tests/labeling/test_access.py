@@ -37,7 +37,7 @@ def test_members_reach_their_projects_objects(client, annotator, project, task, 
     image = client.get(reverse("labeling-candidate-image", args=[candidate.uid]))
     assert image.status_code == 200
     assert image["Content-Type"] == "image/png"
-    assert b"".join(image.streaming_content).startswith(b"\x89PNG")
+    assert image.content.startswith(b"\x89PNG")
 
 
 def test_members_without_the_role_are_forbidden(annotator, project, task):

@@ -1,0 +1,136 @@
+"""Chat completions from any OpenAI-compatible server, streamed, with token log-probabilities where offered.
+
+The SDK's own retries are off (``max_retries=0``): the Celery task retries
+with its own backoff, so every attempt shows on the job. Errors come out as
+``LLMError`` with ``transient`` saying whether a later attempt may succeed.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx2
+import openai
+from django.conf import settings
+
+NOT_CONFIGURED = "LLM not configured: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)."
+TRANSIENT_STATUSES = {408, 409, 429}
+
+
+class LLMError(Exception):
+    def __init__(self, message: str, *, transient: bool, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    text: str
+    token_logprobs: list[dict] | None
+    model: str
+    finish_reason: str | None
+    logprobs_requested: bool
+
+
+def llm_configured() -> bool:
+    return bool(settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL)
+
+
+def _client() -> openai.OpenAI:
+    if not llm_configured():
+        raise LLMError(NOT_CONFIGURED, transient=False)
+    return openai.OpenAI(
+        # Local servers (vLLM, Ollama, llama.cpp) take any key; the SDK insists on one.
+        api_key=settings.OPENAI_API_KEY or "no-key",
+        base_url=settings.OPENAI_BASE_URL or None,
+        timeout=settings.OPENAI_TIMEOUT_SECONDS,
+        max_retries=0,
+    )
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+    return exc.message
+
+
+def classify(exc: Exception) -> LLMError:
+    """Transient: rate limits, server errors, timeouts, lost connections. Permanent: what the caller must fix."""
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMError(f"the LLM server did not answer within {settings.OPENAI_TIMEOUT_SECONDS:g} s", transient=True)
+    if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
+        return LLMError(f"could not reach the LLM server ({exc})", transient=True)
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        message = _server_message(exc)
+        code = exc.body.get("error", {}).get("code") if isinstance(exc.body, dict) else None
+        # An exhausted quota answers 429 too, but waiting will not refill it.
+        transient = (status in TRANSIENT_STATUSES or status >= 500) and code != "insufficient_quota"
+        return LLMError(f"{status}: {message}", transient=transient, status=status)
+    if isinstance(exc, openai.APIError):
+        return LLMError(f"the LLM stream broke off: {exc}", transient=True)
+    raise exc
+
+
+def _mentions_logprobs(exc: openai.BadRequestError) -> bool:
+    return "logprob" in f"{exc.message} {exc.body}".lower()
+
+
+def _stream(
+    client: openai.OpenAI, *, request: dict, with_logprobs: bool, on_delta: Callable[[str], None]
+) -> ChatResult:
+    extra = {"logprobs": True, "top_logprobs": 0} if with_logprobs else {}
+    stream = client.chat.completions.create(**request, **extra, stream=True)
+    parts: list[str] = []
+    token_logprobs: list[dict] = []
+    model = request["model"]
+    finish_reason = None
+    with stream:
+        for chunk in stream:
+            model = chunk.model or model
+            if not chunk.choices:
+                continue
+            choice = chunk.choices[0]
+            finish_reason = choice.finish_reason or finish_reason
+            content = choice.delta.content if choice.delta else None
+            if content:
+                parts.append(content)
+                on_delta(content)
+            if choice.logprobs and choice.logprobs.content:
+                token_logprobs.extend(
+                    {"token": item.token, "logprob": item.logprob} for item in choice.logprobs.content
+                )
+    return ChatResult(
+        text="".join(parts),
+        token_logprobs=token_logprobs or None,
+        model=model,
+        finish_reason=finish_reason,
+        logprobs_requested=with_logprobs,
+    )
+
+
+def chat_stream(
+    *, model: str, messages: list[dict], temperature: float, max_tokens: int, on_delta: Callable[[str], None]
+) -> ChatResult:
+    """Stream one answer, calling ``on_delta`` with each piece of text in order.
+
+    Asks for log-probabilities; a server that rejects them (400 naming logprobs)
+    is asked again without, and one that ignores them yields ``token_logprobs=None``.
+    """
+    client = _client()
+    request = {"model": model, "messages": messages, "temperature": temperature, "max_tokens": max_tokens}
+    try:
+        try:
+            return _stream(client, request=request, with_logprobs=True, on_delta=on_delta)
+        except openai.BadRequestError as exc:
+            if not _mentions_logprobs(exc):
+                raise
+            return _stream(client, request=request, with_logprobs=False, on_delta=on_delta)
+    except (openai.APIError, httpx2.TransportError) as exc:
+        raise classify(exc) from exc

@@ -1,0 +1,112 @@
+"""Reviewing LLM answers (accept, correct, reject) and comparing two answers of a task."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from labeling.models import Candidate, Preference, Project, Review, ReviewReservation, Task
+from labeling.review_selectors import review_held_by, review_open_for
+
+
+class ReviewError(ValueError):
+    """A review that cannot be saved as sent; the message says why and nothing was changed."""
+
+
+def review_reserve_next(*, user, project: Project) -> Candidate | None:
+    """Hold the oldest answer this reviewer may take (or the one they already hold) for a few minutes.
+
+    The row lock makes two reviewers asking at once get different answers.
+    """
+    expires_at = timezone.now() + timedelta(seconds=settings.REVIEW_RESERVATION_SECONDS)
+    with transaction.atomic():
+        held = review_held_by(user=user, project=project)
+        if held is not None:
+            ReviewReservation.objects.filter(candidate=held, user=user).update(expires_at=expires_at)
+            return held
+        for candidate_id in review_open_for(user=user, project=project).values_list("pk", flat=True)[:20]:
+            locked = Candidate.objects.select_for_update(skip_locked=True).filter(pk=candidate_id).first()
+            # Re-check under the lock: another reviewer may have taken the last slot meanwhile.
+            if locked is None or not review_open_for(user=user, project=project).filter(pk=candidate_id).exists():
+                continue
+            ReviewReservation.objects.update_or_create(
+                candidate=locked, user=user, defaults={"expires_at": expires_at}
+            )
+            return review_open_for(user=user, project=project).get(pk=candidate_id)
+    return None
+
+
+def review_submit(
+    *, reviewer, candidate: Candidate, decision: str, corrected_text: str = "", reason: str = ""
+) -> Review:
+    """Record one reviewer's decision; once the project's number of reviews is in, the answer is reviewed."""
+    if decision not in Review.Decision.values:
+        raise ReviewError(f"Unknown decision {decision!r}; choose accept, correct or reject.")
+    corrected_text = corrected_text.strip() if decision == Review.Decision.CORRECT else ""
+    if decision == Review.Decision.CORRECT:
+        if not corrected_text:
+            raise ReviewError("The correction is empty. Write the corrected answer, or reject the answer instead.")
+        if corrected_text == candidate.text.strip():
+            raise ReviewError("The correction is the same as the answer. Accept it instead, or change the text.")
+    project = candidate.task.project
+    with transaction.atomic():
+        locked = Candidate.objects.select_for_update().get(pk=candidate.pk)
+        if Review.objects.filter(reviewer=reviewer, candidate=locked).exists():
+            raise ReviewError("You have already reviewed this answer; your earlier review stands.")
+        if locked.review_state == Candidate.ReviewState.REVIEWED:
+            raise ReviewError("This answer has already been reviewed by someone else; nothing was changed.")
+        if locked.review_state != Candidate.ReviewState.NEEDS_REVIEW:
+            raise ReviewError("This answer is not waiting for review.")
+        reviews_in = locked.reviews.count()
+        others_holding = (
+            locked.review_reservations.filter(expires_at__gt=timezone.now()).exclude(user=reviewer).count()
+        )
+        holds_it = locked.review_reservations.filter(user=reviewer).exists()
+        if not holds_it and reviews_in + others_holding >= project.reviews_per_answer:
+            raise ReviewError("Another reviewer is working on this answer; take the next one from the queue.")
+        try:
+            with transaction.atomic():
+                review = Review.objects.create(
+                    reviewer=reviewer,
+                    candidate=locked,
+                    decision=decision,
+                    original_text=locked.text,
+                    corrected_text=corrected_text,
+                    reason=reason.strip(),
+                )
+        except IntegrityError:
+            raise ReviewError("You have already reviewed this answer; your earlier review stands.") from None
+        ReviewReservation.objects.filter(candidate=locked, user=reviewer).delete()
+        if reviews_in + 1 >= project.reviews_per_answer:
+            locked.review_state = Candidate.ReviewState.REVIEWED
+            locked.save(update_fields=["review_state"])
+    return review
+
+
+PAIR_CHOICES = {"a": "A is better", "b": "B is better", "tie": "Tie", "both_bad": "Both are bad"}
+
+
+def pair_preference_record(*, user, task: Task, choice: str) -> Preference:
+    """One user's comparison of a task's two answers: A or B better (best + chosen), tie, or both bad (all_bad)."""
+    if choice not in PAIR_CHOICES:
+        raise ReviewError(f"Unknown choice {choice!r}; choose one of: {', '.join(PAIR_CHOICES)}.")
+    project = task.project
+    if project.kind != Project.Kind.TEXT:
+        raise ReviewError("Answer comparison is for text projects.")
+    if project.forbid_self_voting and task.created_by_id == user.pk:
+        raise ReviewError("You wrote this prompt, so you may not judge its answers.")
+    answers = list(task.candidates.order_by("index"))
+    if len(answers) != 2:
+        raise ReviewError("This task does not have exactly two answers to compare.")
+    values = {
+        "a": (Preference.Choice.BEST, answers[0]),
+        "b": (Preference.Choice.BEST, answers[1]),
+        "tie": (Preference.Choice.TIE, None),
+        "both_bad": (Preference.Choice.ALL_BAD, None),
+    }
+    preference_choice, chosen = values[choice]
+    preference, _ = Preference.objects.update_or_create(
+        user=user, task=task, defaults={"choice": preference_choice, "chosen": chosen}
+    )
+    return preference

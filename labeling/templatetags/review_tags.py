@@ -1,0 +1,24 @@
+from django import template
+
+from generation.llm import llm_configured
+from labeling.access import Capability, membership_for
+from labeling.models import Project
+from labeling.review_selectors import pair_next_for, review_open_for, review_waiting
+
+register = template.Library()
+
+
+@register.simple_tag
+def review_summary(project: Project, user) -> dict:
+    """What the project page's review panel shows this user."""
+    membership = membership_for(user=user, project=project)
+    can_review = membership is not None and membership.can(Capability.REVIEW)
+    return {
+        "is_text": project.kind == Project.Kind.TEXT,
+        "can_review": can_review,
+        "can_manage": membership is not None and membership.can(Capability.MANAGE),
+        "waiting": review_waiting(project=project).count() if can_review else 0,
+        "open_for_you": review_open_for(user=user, project=project).count() if can_review else 0,
+        "pairs": project.candidates_per_task == 2 and pair_next_for(user=user, project=project) is not None,
+        "llm_configured": llm_configured(),
+    }

@@ -1,0 +1,148 @@
+"""A small OpenAI-compatible chat completions server on loopback, driven by a script of replies.
+
+Each request to /v1/chat/completions takes the next scripted reply: an answer
+(streamed as SSE when the request asks for ``stream``, with or without
+logprobs), an HTTP error with a body like OpenAI's, or a hang (nothing is sent
+until the server stops, so the client's timeout fires). Requests are recorded.
+"""
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Answer:
+    tokens: list[tuple[str, float]]
+    logprobs: bool = True
+    reject_logprobs: bool = False  # 400 naming logprobs when they are asked for, like some local servers
+    model: str = "fake-model"
+
+
+@dataclass
+class Failure:
+    status: int
+    message: str
+    code: str | None = None
+
+
+@dataclass
+class Hang:
+    pass
+
+
+@dataclass
+class FakeOpenAI:
+    script: deque = field(default_factory=deque)
+    requests: list[dict] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    base_url: str = ""
+
+    def answer(self, text_or_tokens, **options) -> None:
+        tokens = text_or_tokens if isinstance(text_or_tokens, list) else [(text_or_tokens, -0.01)]
+        self.script.append(Answer(tokens=tokens, **options))
+
+    def fail(self, status: int, message: str, code: str | None = None) -> None:
+        self.script.append(Failure(status, message, code))
+
+    def hang(self) -> None:
+        self.script.append(Hang())
+
+
+def confident(text: str, logprob: float = -0.01) -> list[tuple[str, float]]:
+    """The text as word tokens (spaces kept), each with the same logprob."""
+    words = text.split(" ")
+    return [(word if i == 0 else " " + word, logprob) for i, word in enumerate(words)]
+
+
+def _handler(fake: FakeOpenAI):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _json(self, status: int, payload: dict) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", 0))
+            request = json.loads(self.rfile.read(length) or b"{}")
+            request["_authorization"] = self.headers.get("Authorization", "")
+            fake.requests.append(request)
+            if self.path != "/v1/chat/completions":
+                self._json(404, {"error": {"message": f"no route {self.path}"}})
+                return
+            if not fake.script:
+                self._json(500, {"error": {"message": "the fake server has no scripted reply left"}})
+                return
+            reply = fake.script.popleft()
+            if isinstance(reply, Hang):
+                fake.release.wait(60)
+                return
+            if isinstance(reply, Failure):
+                self._json(reply.status, {"error": {"message": reply.message, "type": "error", "code": reply.code}})
+                return
+            if reply.reject_logprobs and request.get("logprobs"):
+                # Served again, without logprobs, on the client's next request.
+                fake.script.appendleft(Answer(tokens=reply.tokens, logprobs=False, model=reply.model))
+                self._json(400, {"error": {"message": "logprobs is not supported by this server", "code": None}})
+                return
+            with_logprobs = reply.logprobs and bool(request.get("logprobs"))
+            if request.get("stream"):
+                self._stream(reply, with_logprobs)
+            else:
+                self._whole(reply, with_logprobs)
+
+        def _logprobs(self, tokens):
+            items = [{"token": t, "logprob": lp, "bytes": list(t.encode()), "top_logprobs": []} for t, lp in tokens]
+            return {"content": items}
+
+        def _whole(self, reply: Answer, with_logprobs: bool) -> None:
+            text = "".join(token for token, _ in reply.tokens)
+            choice = {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+                "logprobs": self._logprobs(reply.tokens) if with_logprobs else None,
+            }
+            self._json(
+                200,
+                {"id": "cmpl-1", "object": "chat.completion", "created": 0, "model": reply.model, "choices": [choice]},
+            )
+
+        def _stream(self, reply: Answer, with_logprobs: bool) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            base = {"id": "cmpl-1", "object": "chat.completion.chunk", "created": 0, "model": reply.model}
+            first = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+            self._event({**base, "choices": [first]})
+            for token, logprob in reply.tokens:
+                choice = {"index": 0, "delta": {"content": token}, "finish_reason": None}
+                if with_logprobs:
+                    choice["logprobs"] = self._logprobs([(token, logprob)])
+                self._event({**base, "choices": [choice]})
+            self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+
+        def _event(self, payload: dict) -> None:
+            self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+            self.wfile.flush()
+
+    return Handler
+
+
+def start(fake: FakeOpenAI) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    return server
