@@ -177,6 +177,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 # inside the web process (see generation/embedded.py).
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The in-process broker is polled; kombu's default of once a second would delay every job by up to that.
+CELERY_BROKER_TRANSPORT_OPTIONS = {} if REDIS_URL else {"polling_interval": 0.01}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"generation.tasks.generate_images": {"queue": "gpu"}}
@@ -199,6 +201,10 @@ else:
 # Image generation
 SD_MODEL = env_str("SD_MODEL")
 DEMO_MODEL_PATH = Path(env_str("DEMO_MODEL_PATH", str(VAR_DIR / "demo-model")))
+GENERATION_MAX_QUEUED_PER_USER = env_int("GENERATION_MAX_QUEUED_PER_USER", 3, minimum=1)
+GENERATION_MAX_PER_HOUR_PER_USER = env_int("GENERATION_MAX_PER_HOUR_PER_USER", 60, minimum=1)
+# A job still running after this long is failed by the beat (its worker was killed or lost).
+GENERATION_JOB_TIME_LIMIT_SECONDS = env_int("GENERATION_JOB_TIME_LIMIT_SECONDS", 30 * 60, minimum=60)
 
 # LLM (any OpenAI-compatible server)
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
@@ -232,4 +238,5 @@ LOGGING = {
 
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "generation.tasks.heartbeat", "schedule": float(WORKER_HEARTBEAT_SECONDS)},
+    "generation-fail-stuck-jobs": {"task": "generation.tasks.fail_stuck_jobs", "schedule": 60.0},
 }

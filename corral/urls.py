@@ -9,4 +9,5 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("labeling.urls")),
     path("", include("generation.text_urls")),
+    path("", include("generation.urls")),
 ]

@@ -9,12 +9,23 @@ import logging
 import socket
 import threading
 
+from celery import Celery
 from celery.beat import EmbeddedService
 from celery.worker import WorkController
 
 from corral.celery import app as celery_app
+from generation.services import pending_jobs_requeue
 
 logger = logging.getLogger(__name__)
+
+
+def _gpu_worker_app() -> Celery:
+    """A second app object for the image worker: a worker selects its queues on its app, so two workers
+    sharing one app would both end up consuming the last one's queues. Both apps use the same broker."""
+    app = Celery("corral-gpu")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.autodiscover_tasks(force=True)
+    return app
 
 
 def start_embedded_worker() -> list[threading.Thread]:
@@ -22,7 +33,7 @@ def start_embedded_worker() -> list[threading.Thread]:
     # Image generation keeps one at a time (like a GPU worker); short tasks run beside it.
     workers = [
         WorkController(
-            app=celery_app,
+            app=_gpu_worker_app(),
             hostname=f"gpu-{hostname}",
             pool_cls="solo",
             concurrency=1,
@@ -43,10 +54,12 @@ def start_embedded_worker() -> list[threading.Thread]:
         ),
     ]
     threads = [threading.Thread(target=worker.start, name=worker.hostname, daemon=True) for worker in workers]
-    # Same database scheduler as `celery beat` in production: schedules stay editable in the admin.
+    # Without scheduler_cls, beat.Service would use a shelve file in the working directory, not the configured one.
     beat = EmbeddedService(celery_app, thread=True, scheduler_cls=celery_app.conf.beat_scheduler)
     for thread in threads:
         thread.start()
     beat.start()
-    logger.info("embedded Celery workers and beat started")
+    # The in-process broker starts empty: jobs queued before a restart would otherwise wait forever.
+    requeued = pending_jobs_requeue()
+    logger.info("embedded Celery workers and beat started; %d pending generation job(s) queued again", requeued)
     return threads

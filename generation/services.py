@@ -1,7 +1,327 @@
+import io
+import logging
+import math
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from generation.models import WorkerHeartbeat
+from corral.realtime import group_name, group_send
+from generation import images
+from generation.models import GenerationJob, WorkerHeartbeat
+from generation.selectors import job_request_times_since, jobs_active_for_user, retry_allowed
+from labeling.models import Candidate, Project, Task
+
+logger = logging.getLogger(__name__)
+
+# Live progress is a convenience: four events a second reach the page, the database row one a second.
+PROGRESS_EVENT_INTERVAL_SECONDS = 0.25
+PROGRESS_SAVE_INTERVAL_SECONDS = 1.0
+SEED_RANGE = 2**32
+
+
+class GenerationRefused(Exception):
+    """A generation cannot be started; the message tells the user why and what to do."""
+
+
+class GenerationLimited(GenerationRefused):
+    """The user reached a generation limit; ``retry_at`` says when they may try again, if known."""
+
+    def __init__(self, message: str, retry_at=None):
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class JobNoLongerRunning(Exception):
+    """The job stopped being ours while it ran (the stuck-job sweep failed it)."""
+
+
+@dataclass
+class GenerationRequest:
+    task: Task
+    job: GenerationJob
+    warnings: list[str] = field(default_factory=list)
 
 
 def worker_heartbeat_record(*, hostname: str) -> None:
     WorkerHeartbeat.objects.update_or_create(hostname=hostname[:200], defaults={"seen_at": timezone.now()})
+
+
+def job_group(job_id: int) -> str:
+    """The channel-layer group that hears a job's progress."""
+    return group_name("generation", "job", job_id)
+
+
+def _clean_prompt(prompt: str) -> str:
+    prompt = (prompt or "").strip()
+    if not prompt:
+        raise GenerationRefused("Type a prompt first: it is empty.")
+    if "\x00" in prompt:
+        raise GenerationRefused("The prompt contains a NUL character; remove it and try again.")
+    if len(prompt) > settings.PROMPT_MAX_CHARS:
+        raise GenerationRefused(
+            f"The prompt is {len(prompt):,} characters; the limit is {settings.PROMPT_MAX_CHARS:,}."
+        )
+    return prompt
+
+
+def _check_limits(*, user) -> None:
+    queued_limit = settings.GENERATION_MAX_QUEUED_PER_USER
+    queued = jobs_active_for_user(user=user).count()
+    if queued >= queued_limit:
+        raise GenerationLimited(
+            f"You already have {queued} generation{'s' if queued != 1 else ''} queued or running "
+            f"(the limit is {queued_limit}); try again when one of them has finished."
+        )
+    hourly_limit = settings.GENERATION_MAX_PER_HOUR_PER_USER
+    now = timezone.now()
+    recent = job_request_times_since(user=user, since=now - timedelta(hours=1))
+    if len(recent) >= hourly_limit:
+        # Enough of the oldest requests must leave the one-hour window to get back under the limit.
+        retry_at = recent[len(recent) - hourly_limit] + timedelta(hours=1)
+        minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
+        raise GenerationLimited(
+            f"You have started {len(recent)} generations in the last hour (the limit is {hourly_limit}); "
+            f"try again in {minutes} minute{'s' if minutes != 1 else ''}, "
+            f"at {timezone.localtime(retry_at):%H:%M}.",
+            retry_at=retry_at,
+        )
+
+
+def _prompt_warnings(*, project: Project, prompt: str) -> list[str]:
+    count, readable = images.prompt_token_count(model=images.configured_model(project.image_model), prompt=prompt)
+    if count <= readable:
+        return []
+    return [
+        f"The model reads only the first {readable} tokens of a prompt and yours has {count}, "
+        "so the end of it is ignored. Shorten the prompt to keep every word."
+    ]
+
+
+def image_generation_start(*, task: Task, requested_by=None) -> GenerationJob:
+    """Queue a job that makes the task's candidate images; the worker gets it once the transaction commits."""
+    from generation.tasks import generate_images
+
+    if task.project.kind != Project.Kind.IMAGE:
+        raise GenerationRefused(f"{task.project.name} is not an image project.")
+    try:
+        with transaction.atomic():
+            job = GenerationJob.objects.create(
+                task=task,
+                kind=GenerationJob.Kind.IMAGE,
+                requested_by=requested_by,
+                progress_total=task.project.image_steps,
+            )
+    except IntegrityError:
+        raise GenerationRefused("This task is already queued for generation.") from None
+    Task.objects.filter(pk=task.pk).update(status=Task.Status.GENERATING, updated_at=timezone.now())
+    task.status = Task.Status.GENERATING
+    generate_images.delay_on_commit(job.pk)
+    return job
+
+
+def generation_request(*, user, project: Project, prompt: str) -> GenerationRequest:
+    """A task for a prompt the user typed, with its image generation queued.
+
+    Raises GenerationRefused (bad prompt, project without free prompts) or
+    GenerationLimited (too many generations queued or this hour).
+    """
+    prompt = _clean_prompt(prompt)
+    if project.kind != Project.Kind.IMAGE:
+        raise GenerationRefused(f"{project.name} collects feedback on text answers, not images.")
+    if not project.allow_free_prompts:
+        raise GenerationRefused(f"{project.name} takes prompts from its queue only; typed prompts are off.")
+    warnings = _prompt_warnings(project=project, prompt=prompt)
+    with transaction.atomic():
+        # Holding the user's row makes concurrent requests of one user count each other.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        _check_limits(user=user)
+        task = Task.objects.create(project=project, prompt=prompt, source=Task.Source.TYPED, created_by=user)
+        job = image_generation_start(task=task, requested_by=user)
+    return GenerationRequest(task=task, job=job, warnings=warnings)
+
+
+def generation_requeue(*, task: Task, requested_by=None) -> GenerationJob:
+    """A new job for a task whose generation failed."""
+    if task.status != Task.Status.FAILED:
+        raise GenerationRefused(f"Only failed generations can be retried; this task is {task.get_status_display()}.")
+    if task.candidates.exists():
+        raise GenerationRefused("This task already has candidates.")
+    return image_generation_start(task=task, requested_by=requested_by)
+
+
+def generation_retry(*, user, task: Task) -> GenerationJob:
+    """Retry on behalf of the task's creator or a project manager."""
+    if not retry_allowed(user=user, task=task):
+        raise PermissionDenied("Only the person who typed this prompt or a project manager can retry it.")
+    return generation_requeue(task=task, requested_by=user)
+
+
+def _claim(*, job_id: int, worker: str) -> GenerationJob | None:
+    now = timezone.now()
+    claimed = GenerationJob.objects.filter(pk=job_id, status=GenerationJob.Status.PENDING).update(
+        status=GenerationJob.Status.RUNNING, worker=worker[:200], started_at=now, progress_step=0, updated_at=now
+    )
+    if not claimed:
+        return None
+    return GenerationJob.objects.select_related("task__project").get(pk=job_id)
+
+
+def _job_fail(*, job_id: int, message: str) -> bool:
+    now = timezone.now()
+    with transaction.atomic():
+        failed = GenerationJob.objects.filter(pk=job_id, status__in=GenerationJob.ACTIVE_STATUSES).update(
+            status=GenerationJob.Status.FAILED, error_message=message, finished_at=now, updated_at=now
+        )
+        if failed:
+            Task.objects.filter(generation_jobs=job_id).update(status=Task.Status.FAILED, updated_at=now)
+    if failed:
+        group_send(
+            job_group(job_id),
+            {"type": "generation.finished", "job": job_id, "status": GenerationJob.Status.FAILED, "message": message},
+        )
+    return bool(failed)
+
+
+class _ProgressReporter:
+    """Turns the pipeline's per-step callback into throttled events and row updates; always reports the end."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.last_event = self.last_save = 0.0
+
+    def __call__(self, step: int, total: int) -> None:
+        now = time.monotonic()
+        final = step >= total
+        if final or now - self.last_event >= PROGRESS_EVENT_INTERVAL_SECONDS:
+            self.last_event = now
+            group_send(
+                job_group(self.job_id),
+                {"type": "generation.progress", "job": self.job_id, "step": step, "total": total},
+            )
+        if final or now - self.last_save >= PROGRESS_SAVE_INTERVAL_SECONDS:
+            self.last_save = now
+            GenerationJob.objects.filter(pk=self.job_id, status=GenerationJob.Status.RUNNING).update(
+                progress_step=step, progress_total=total, updated_at=timezone.now()
+            )
+
+
+def _png(image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _failure_message(exc: Exception, *, project: Project) -> str:
+    if isinstance(exc, images.ImageModelError):
+        return str(exc)
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return (
+            f"Out of memory while making {project.candidates_per_task} images of "
+            f"{project.image_width}×{project.image_height}; lower the image size or the candidates per task, "
+            "or retry when the GPU is less busy."
+        )
+    return f"Generation failed ({type(exc).__name__}: {exc}). Retry, or ask an admin to check the worker log."
+
+
+def image_job_run(*, job_id: int, worker: str) -> GenerationJob | None:
+    """Make a job's images and store them as candidates, all or nothing.
+
+    Returns None when the job is not pending (already taken by another delivery, or finished).
+    """
+    job = _claim(job_id=job_id, worker=worker)
+    if job is None:
+        logger.info("generation job %s is not pending; nothing to do", job_id)
+        return None
+    task = job.task
+    project = task.project
+    model = images.configured_model(project.image_model)
+    params = images.ImageParams(
+        steps=project.image_steps,
+        guidance=project.image_guidance,
+        width=project.image_width,
+        height=project.image_height,
+        negative_prompt=project.negative_prompt,
+        scheduler=project.scheduler,
+    )
+    seeds = random.SystemRandom().sample(range(SEED_RANGE), project.candidates_per_task)
+    stored: list[str] = []
+    try:
+        pictures, used = images.render(
+            model=model, prompt=task.prompt, seeds=seeds, params=params, on_progress=_ProgressReporter(job.pk)
+        )
+        candidates = []
+        for index, (seed, picture) in enumerate(zip(seeds, pictures, strict=True)):
+            uid = uuid.uuid4()
+            stored.append(default_storage.save(f"candidates/{uid}.png", ContentFile(_png(picture))))
+            candidates.append(
+                Candidate(
+                    task=task,
+                    uid=uid,
+                    index=index,
+                    image=stored[-1],
+                    model_name=model,
+                    seed=seed,
+                    params={**used.as_dict(), "batch_seeds": seeds},
+                )
+            )
+        now = timezone.now()
+        with transaction.atomic():
+            finished = GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING).update(
+                status=GenerationJob.Status.SUCCEEDED, finished_at=now, updated_at=now
+            )
+            if not finished:
+                raise JobNoLongerRunning(f"job {job.pk} was failed while it ran")
+            Candidate.objects.bulk_create(candidates)
+            Task.objects.filter(pk=task.pk).update(status=Task.Status.READY, updated_at=now)
+    except Exception as exc:
+        for name in stored:
+            default_storage.delete(name)
+        if isinstance(exc, JobNoLongerRunning):
+            logger.warning("%s; its images were discarded", exc)
+        else:
+            logger.exception("generation job %s failed", job.pk)
+            _job_fail(job_id=job.pk, message=_failure_message(exc, project=project))
+        job.refresh_from_db()
+        return job
+    group_send(
+        job_group(job.pk),
+        {"type": "generation.finished", "job": job.pk, "status": GenerationJob.Status.SUCCEEDED, "message": ""},
+    )
+    job.refresh_from_db()
+    return job
+
+
+def stuck_jobs_fail() -> int:
+    """Fail jobs that have been running longer than GENERATION_JOB_TIME_LIMIT_SECONDS; returns how many."""
+    limit = settings.GENERATION_JOB_TIME_LIMIT_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=limit)
+    stuck = GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING, started_at__lt=cutoff)
+    message = (
+        f"Generation did not finish within {limit // 60} minutes; its worker was probably stopped. "
+        "Retry to generate again."
+    )
+    return sum(_job_fail(job_id=job_id, message=message) for job_id in stuck.values_list("pk", flat=True))
+
+
+def pending_jobs_requeue() -> int:
+    """Send every pending image job to the queue again; for the embedded broker, which forgets them on restart."""
+    from generation.tasks import generate_images
+
+    pending = list(
+        GenerationJob.objects.filter(status=GenerationJob.Status.PENDING, kind=GenerationJob.Kind.IMAGE)
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
+    for job_id in pending:
+        generate_images.delay(job_id)
+    return len(pending)

@@ -12,13 +12,14 @@ from django.utils import timezone
 from corral.realtime import group_name, group_send
 from generation import llm, uncertainty
 from generation.models import GenerationJob
+from generation.services import GenerationRefused
 from labeling.models import Candidate, Project, Task
 
 logger = logging.getLogger(__name__)
 _audit_rng = random.SystemRandom()
 
 
-class TextGenerationError(ValueError):
+class TextGenerationError(GenerationRefused):
     """A request that cannot be served as asked; the message says why."""
 
 

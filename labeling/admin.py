@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from generation.services import GenerationRefused, generation_requeue
 from labeling.forms import PromptImportForm
 from labeling.importers import PromptFileError
 from labeling.models import Candidate, Membership, Preference, Project, PromptBatch, Review, Task, Vote
@@ -100,9 +101,12 @@ class ProjectAdmin(admin.ModelAdmin):
                     data=upload.read(),
                     uploaded_by=request.user,
                     name=form.cleaned_data["name"],
+                    generate=form.cleaned_data["generate"],
                 )
             except PromptFileError as exc:
                 errors = exc.errors
+            except GenerationRefused as exc:
+                errors = [str(exc)]
             else:
                 self.message_user(request, f"Imported {batch.prompt_count} prompts into {project}.", messages.SUCCESS)
                 return redirect(reverse("admin:labeling_project_change", args=[project.pk]))
@@ -142,9 +146,24 @@ class TaskAdmin(admin.ModelAdmin):
     list_select_related = ["project", "created_by"]
     raw_id_fields = ["batch", "created_by"]
     inlines = [CandidateInline]
+    actions = ["requeue_failed"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_candidates=Count("candidates"))
+
+    @admin.action(description="Requeue failed tasks (generate again)")
+    def requeue_failed(self, request, queryset):
+        queued, refused = 0, []
+        for task in queryset.select_related("project"):
+            try:
+                generation_requeue(task=task, requested_by=request.user)
+            except GenerationRefused as exc:
+                refused.append(f"task {task.pk}: {exc}")
+            else:
+                queued += 1
+        self.message_user(request, f"Queued {queued} task(s) for generation.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not queued: " + "; ".join(refused), messages.WARNING)
 
     @admin.display(description="prompt")
     def short_prompt(self, obj: Task) -> str:

@@ -6,7 +6,8 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from generation.text_services import answer_candidate_build
+from generation.services import image_generation_start
+from generation.text_services import answer_candidate_build, text_generation_request
 from labeling.importers import parse_prompt_file
 from labeling.models import Candidate, Preference, Project, PromptBatch, Task, TaskReservation, Vote
 from labeling.selectors import task_held_by, task_judgeable_by, tasks_unheld_for
@@ -14,11 +15,12 @@ from labeling.selectors import task_held_by, task_judgeable_by, tasks_unheld_for
 
 @transaction.atomic
 def prompt_batch_import(
-    *, project: Project, filename: str, data: bytes, uploaded_by=None, name: str = ""
+    *, project: Project, filename: str, data: bytes, uploaded_by=None, name: str = "", generate: bool = False
 ) -> PromptBatch:
-    """Create a batch and one task per prompt, or nothing at all.
+    """Create a batch and one task per prompt, or nothing at all; with ``generate``, queue each task's generation.
 
-    Raises ``labeling.importers.PromptFileError`` listing every bad line.
+    Raises ``labeling.importers.PromptFileError`` listing every bad line, and
+    ``generation.services.GenerationRefused`` when the project cannot generate.
     """
     existing = set(Task.objects.filter(project=project).values_list("prompt", flat=True))
     rows = parse_prompt_file(
@@ -45,7 +47,18 @@ def prompt_batch_import(
         for row in rows
     )
     _imported_answers_create(tasks=tasks, rows=rows)
+    if generate:
+        _generation_queue(batch=batch, user=uploaded_by)
     return batch
+
+
+def _generation_queue(*, batch: PromptBatch, user) -> None:
+    """Images for every prompt of an image batch; LLM answers for the prompts of a text batch that came without."""
+    for task in batch.tasks.select_related("project").order_by("pk"):
+        if task.project.kind == Project.Kind.IMAGE:
+            image_generation_start(task=task, requested_by=user)
+        elif task.status == Task.Status.NEW:
+            text_generation_request(user=user, task=task)
 
 
 def _imported_answers_create(*, tasks: list[Task], rows: list) -> None:

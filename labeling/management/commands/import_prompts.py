@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from generation.services import GenerationRefused
 from labeling.importers import PromptFileError
 from labeling.models import Project
 from labeling.services import prompt_batch_import
@@ -14,8 +15,9 @@ class Command(BaseCommand):
         parser.add_argument("project", help="project slug")
         parser.add_argument("file", type=Path)
         parser.add_argument("--name", default="", help="batch name (default: the file name)")
+        parser.add_argument("--generate", action="store_true", help="queue image generation for every new task")
 
-    def handle(self, *args, project: str, file: Path, name: str, **options):
+    def handle(self, *args, project: str, file: Path, name: str, generate: bool, **options):
         target = Project.objects.filter(slug=project).first()
         if target is None:
             known = ", ".join(Project.objects.values_list("slug", flat=True)) or "none"
@@ -23,10 +25,15 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"{file} is not a readable file.")
         try:
-            batch = prompt_batch_import(project=target, filename=file.name, data=file.read_bytes(), name=name)
+            batch = prompt_batch_import(
+                project=target, filename=file.name, data=file.read_bytes(), name=name, generate=generate
+            )
         except PromptFileError as exc:
             lines = "\n".join(f"  {error}" for error in exc.errors)
             raise CommandError(f"Nothing imported; {len(exc.errors)} bad line(s) in {file}:\n{lines}") from None
+        except GenerationRefused as exc:
+            raise CommandError(f"Nothing imported: {exc}") from None
+        queued = f"; image generation queued for {batch.prompt_count} tasks" if generate else ""
         self.stdout.write(
-            self.style.SUCCESS(f"Imported {batch.prompt_count} prompts into {target.slug} as batch {batch.pk}.")
+            self.style.SUCCESS(f"Imported {batch.prompt_count} prompts into {target.slug} as batch {batch.pk}{queued}.")
         )

@@ -1,0 +1,19 @@
+from django import template
+
+from generation import images
+from generation.selectors import retry_allowed
+from labeling.models import Project, Task
+
+register = template.Library()
+
+
+@register.simple_tag
+def image_model_for(project: Project) -> dict:
+    """The model the project generates with, and whether it is the noise-drawing demo model."""
+    model = images.configured_model(project.image_model)
+    return {"name": model, "is_demo": images.is_demo_model(model)}
+
+
+@register.simple_tag
+def can_retry(user, task: Task) -> bool:
+    return retry_allowed(user=user, task=task)

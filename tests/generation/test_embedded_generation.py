@@ -1,0 +1,52 @@
+"""`manage.py serve` on the embedded default generates images in its own worker thread."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+from tests.test_embedded_mode import ROOT, free_port
+
+QUEUE_A_JOB = """
+from accounts.models import User
+from generation.services import generation_request
+from labeling.models import Membership, Project
+user = User.objects.create_user("ann", password="unused in this test")
+project = Project.objects.create(slug="p", name="P", image_width=64, image_height=64, image_steps=2)
+Membership.objects.create(user=user, project=project)
+generation_request(user=user, project=project, prompt="a heron")
+"""
+
+
+def job_states(database) -> list[tuple[str, int]]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "SELECT j.status, (SELECT COUNT(*) FROM labeling_candidate c WHERE c.task_id = j.task_id)"
+            " FROM generation_generationjob j"
+        ).fetchall()
+
+
+def test_a_job_queued_before_the_server_started_is_generated_by_its_embedded_gpu_worker(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "SD_MODEL"}}
+    env.update(CORRAL_VAR_DIR=str(tmp_path / "var"), DEBUG="1", PYTHONUNBUFFERED="1")
+    manage = [sys.executable, "manage.py"]
+    for command in (["migrate", "--noinput"], ["build_demo_model", "--if-missing"], ["shell", "-c", QUEUE_A_JOB]):
+        subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, capture_output=True, timeout=180)
+    database = tmp_path / "var" / "corral.sqlite3"
+    # The shell's in-process broker vanished with it: the job waits in the database only.
+    assert job_states(database) == [("pending", 0)]
+
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [*manage, "serve", "--port", str(free_port())], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and job_states(database)[0][0] in {"pending", "running"}:
+                time.sleep(0.5)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    assert job_states(database) == [("succeeded", 4)], log_path.read_text()[-3000:]
