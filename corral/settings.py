@@ -156,6 +156,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PROMPT_IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 PROMPT_MAX_CHARS = env_int("PROMPT_MAX_CHARS", 2000, minimum=1)
 
+# The work queue holds a task for the annotator it handed it to, so two people pressing
+# "Next" together do not both take its last open slot; an abandoned hold lapses after this.
+QUEUE_RESERVATION_SECONDS = env_int("QUEUE_RESERVATION_SECONDS", 300, minimum=1)
+
 # Security: production values unless DEBUG; each can be overridden behind a proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)

@@ -7,7 +7,7 @@ lacks the capability. Superusers act as managers of every project.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from labeling.models import Candidate, Membership, Project, Task
@@ -21,8 +21,16 @@ def membership_for(*, user, project: Project) -> Membership | None:
     return Membership.objects.filter(user=user, project=project).first()
 
 
-def _check(*, user, project: Project, capability: str) -> Membership:
-    membership = membership_for(user=user, project=project)
+def _role_in(*, user, project_ref: str) -> Subquery:
+    """The user's role in the project that ``project_ref`` points at, to fetch with the object itself."""
+    return Subquery(Membership.objects.filter(user=user.pk, project=OuterRef(project_ref)).values("role")[:1])
+
+
+def _check(*, user, project: Project, capability: str, role: str | None = None) -> Membership:
+    if role is not None and not user.is_superuser:
+        membership = Membership(user=user, project=project, role=role)
+    else:
+        membership = membership_for(user=user, project=project)
     if membership is None:
         raise Http404("No such object in your projects.")
     if not membership.can(capability):
@@ -52,8 +60,10 @@ def get_candidate_for_user(
     *, user, uid, capability: str = Capability.ANNOTATE, queryset: QuerySet[Candidate] | None = None
 ) -> Candidate:
     base = queryset if queryset is not None else Candidate.objects.select_related("task__project")
-    candidate = base.filter(uid=uid).first()
+    # A unique lookup needs no ORDER BY; .first() would join the task only to sort by its Meta ordering.
+    matches = base.annotate(member_role=_role_in(user=user, project_ref="task__project")).filter(uid=uid).order_by()
+    candidate = next(iter(matches[:1]), None)
     if candidate is None:
         raise Http404("No such candidate.")
-    _check(user=user, project=candidate.task.project, capability=capability)
+    _check(user=user, project=candidate.task.project, capability=capability, role=candidate.member_role)
     return candidate

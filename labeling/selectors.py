@@ -1,6 +1,12 @@
-from django.db.models import Count, Q, QuerySet
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
 
-from labeling.models import Candidate, Membership, Project, Task, Vote
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from labeling.models import Candidate, Membership, Preference, Project, Task, TaskReservation, Vote
 
 
 def projects_for_user(*, user) -> QuerySet[Project]:
@@ -41,3 +47,120 @@ def project_progress_for_user(*, user) -> list[Project]:
             round(100 * project.complete_task_count / project.task_count) if project.task_count else 0
         )
     return projects
+
+
+# --- Voting: the work queue and the annotator's view of a task ---
+
+_CAST = ~Q(votes__value=Vote.Value.WITHDRAWN)
+
+
+def _cast_votes_by(user) -> QuerySet[Vote]:
+    return Vote.objects.filter(user=user).exclude(value=Vote.Value.WITHDRAWN)
+
+
+def task_judgeable_by(*, user, task: Task) -> bool:
+    """False when the project keeps annotators from judging outputs of a prompt they typed themselves."""
+    project = task.project
+    return not (project.forbid_self_voting and task.source == Task.Source.TYPED and task.created_by_id == user.pk)
+
+
+def tasks_open_for(*, user, project: Project) -> QuerySet[Task]:
+    """Ready tasks of the project that still need votes and that the user has not finished.
+
+    Each row is annotated with ``fewest_votes``: the cast votes of its least-voted candidate.
+    """
+    fewest_votes = (
+        Candidate.objects.filter(task=OuterRef("pk"))
+        .annotate(cast=Count("votes", filter=_CAST))
+        .order_by("cast")
+        .values("cast")[:1]
+    )
+    not_yet_voted_by_user = Candidate.objects.filter(task=OuterRef("pk")).filter(
+        ~Exists(_cast_votes_by(user).filter(candidate=OuterRef("pk")))
+    )
+    tasks = (
+        Task.objects.filter(project=project, status=Task.Status.READY)
+        .annotate(fewest_votes=Coalesce(Subquery(fewest_votes), 0))
+        .filter(Exists(not_yet_voted_by_user), fewest_votes__lt=project.votes_per_candidate)
+    )
+    if project.forbid_self_voting:
+        tasks = tasks.exclude(source=Task.Source.TYPED, created_by=user)
+    return tasks
+
+
+def tasks_unheld_for(*, user, project: Project, now: datetime) -> QuerySet[Task]:
+    """Open tasks whose remaining slots are not all held by other annotators still at work on them, oldest first."""
+    # A holder who has judged every candidate is done with the task and no longer takes a slot.
+    unjudged_by_holder = Candidate.objects.filter(task=OuterRef("task")).filter(
+        ~Exists(
+            Vote.objects.filter(candidate=OuterRef("pk"), user=OuterRef(OuterRef("user"))).exclude(
+                value=Vote.Value.WITHDRAWN
+            )
+        )
+    )
+    held_by_others = (
+        TaskReservation.objects.filter(task=OuterRef("pk"), expires_at__gt=now)
+        .exclude(user=user)
+        .filter(Exists(unjudged_by_holder))
+        .values("task")
+        .annotate(holders=Count("pk"))
+        .values("holders")
+    )
+    return (
+        tasks_open_for(user=user, project=project)
+        .annotate(held_by_others=Coalesce(Subquery(held_by_others), 0))
+        .filter(held_by_others__lt=project.votes_per_candidate - F("fewest_votes"))
+        .order_by("created_at", "pk")
+    )
+
+
+def task_held_by(*, user, project: Project, now: datetime) -> Task | None:
+    """The open task the queue is holding for the user, if any: they get it back before anything new."""
+    held = TaskReservation.objects.filter(user=user, expires_at__gt=now).values("task")
+    return tasks_open_for(user=user, project=project).filter(pk__in=held).order_by("created_at", "pk").first()
+
+
+def task_next_for(*, user, project: Project, skipped: Collection[int] = ()) -> Task | None:
+    """The task the queue would give the user now: the one held for them, else the oldest open one.
+
+    Tasks the user skipped come last, so they return only when nothing else is left.
+    """
+    now = timezone.now()
+    held = task_held_by(user=user, project=project, now=now)
+    if held is not None:
+        return held
+    tasks = tasks_unheld_for(user=user, project=project, now=now)
+    return tasks.exclude(pk__in=skipped).first() or tasks.filter(pk__in=skipped).first()
+
+
+@dataclass(frozen=True)
+class AnnotatorProgress:
+    votes_today: int
+    votes_total: int
+    tasks_left: int
+
+
+def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
+    """The "My progress" panel: votes cast today and overall in the project, and tasks still open to the user."""
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = (
+        _cast_votes_by(user)
+        .filter(candidate__task__project=project)
+        .aggregate(total=Count("pk"), today=Count("pk", filter=Q(created_at__gte=midnight)))
+    )
+    return AnnotatorProgress(
+        votes_today=counts["today"],
+        votes_total=counts["total"],
+        tasks_left=tasks_open_for(user=user, project=project).count(),
+    )
+
+
+def task_candidates_for(*, user, task: Task) -> tuple[list[Candidate], Preference | None]:
+    """The task's candidates, each with the user's vote (``my_vote``) and pick (``is_best``), in three queries."""
+    candidates = list(task.candidates.all())
+    my_votes = dict(Vote.objects.filter(user=user, candidate__task=task).values_list("candidate_id", "value"))
+    preference = Preference.objects.filter(user=user, task=task).first()
+    for candidate in candidates:
+        candidate.my_vote = my_votes.get(candidate.pk, Vote.Value.WITHDRAWN)
+        candidate.is_best = preference is not None and preference.chosen_id == candidate.pk
+    return candidates, preference

@@ -1,10 +1,16 @@
+from collections.abc import Collection
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from generation.services import image_generation_start
 from generation.text_services import answer_candidate_build, text_generation_request
 from labeling.importers import parse_prompt_file
-from labeling.models import Candidate, Project, PromptBatch, Task
+from labeling.models import Candidate, Preference, Project, PromptBatch, Task, TaskReservation, Vote
+from labeling.selectors import task_held_by, task_judgeable_by, tasks_unheld_for
 
 
 @transaction.atomic
@@ -68,3 +74,170 @@ def _imported_answers_create(*, tasks: list[Task], rows: list) -> None:
         for task, row in zip(tasks, rows, strict=True)
         if row.response
     )
+
+
+# --- Voting ---
+
+VOTE_VALUES = {"up": Vote.Value.UP, "down": Vote.Value.DOWN, "withdraw": Vote.Value.WITHDRAWN}
+# A complete task still takes votes: an annotator who opened it before it filled up keeps their work.
+VOTABLE_STATUSES = (Task.Status.READY, Task.Status.COMPLETE)
+# How often the queue looks again when another annotator took the task it was about to hold.
+CLAIM_ATTEMPTS = 5
+
+
+class VotingError(Exception):
+    """A vote, pick or claim that cannot be recorded; the message tells the annotator why."""
+
+
+class InvalidVote(VotingError):
+    """The request itself is malformed (unknown value, a candidate from another task…)."""
+
+
+class TaskNotOpen(VotingError):
+    """The task is not taking feedback (still generating, or failed)."""
+
+
+class OwnPromptForbidden(VotingError):
+    """The project does not let annotators judge outputs of prompts they typed themselves."""
+
+
+def _check_may_judge(*, user, task: Task) -> None:
+    if not task_judgeable_by(user=user, task=task):
+        raise OwnPromptForbidden("This project does not let you judge the outputs of your own prompt.")
+
+
+def _check_open(status: str | None) -> None:
+    if status not in VOTABLE_STATUSES:
+        label = Task.Status(status).label.lower() if status else "gone"
+        raise TaskNotOpen(f"This task is not taking feedback: it is {label}. Nothing was recorded.")
+
+
+def _locked_status(task: Task) -> str | None:
+    """The task's current status, read under a row lock held to the end of the transaction."""
+    statuses = Task.objects.select_for_update().filter(pk=task.pk).order_by().values_list("status", flat=True)
+    return next(iter(statuses), None)
+
+
+def vote_cast(*, user, candidate: Candidate, value: str) -> Vote.Value:
+    """Record the user's 👍 ("up"), 👎 ("down") or withdrawal ("withdraw") of a candidate; return the new value.
+
+    One row per user and candidate, written with INSERT … ON CONFLICT, so repeats and
+    concurrent double clicks never count twice. Updates the task's completion.
+    """
+    vote_value = VOTE_VALUES.get(value)
+    if vote_value is None:
+        raise InvalidVote(f"A vote must be one of: {', '.join(VOTE_VALUES)} (got {value!r}).")
+    task = candidate.task
+    _check_may_judge(user=user, task=task)
+    with transaction.atomic():
+        # The task row lock orders concurrent votes on one task, so whichever vote comes
+        # last sees all the others and completes the task; it also reads a fresh status.
+        status = _locked_status(task)
+        _check_open(status)
+        if vote_value == Vote.Value.WITHDRAWN:
+            # Only an existing vote can be withdrawn; withdrawing nothing leaves no row behind.
+            Vote.objects.filter(user=user, candidate=candidate).update(value=vote_value, updated_at=timezone.now())
+        else:
+            Vote.objects.bulk_create(
+                [Vote(user=user, candidate=candidate, value=vote_value)],
+                update_conflicts=True,
+                unique_fields=["user", "candidate"],
+                update_fields=["value", "updated_at"],
+            )
+        _completion_update(task=task, candidate=candidate, status=status)
+    return vote_value
+
+
+def _completion_update(*, task: Task, candidate: Candidate, status: str) -> None:
+    """Keep "complete" meaning: every candidate of the task has the project's overlap of cast votes.
+
+    Called with the task row locked (``status`` read under that lock), after the vote's own statement,
+    so the counts include every vote committed before. A vote changes one candidate's count, so only
+    a candidate reaching the overlap can complete a ready task, and only one dropping below it can
+    reopen a complete one; most votes cost one indexed count.
+    """
+    overlap = task.project.votes_per_candidate
+    candidate_done = Vote.objects.filter(candidate=candidate).exclude(value=Vote.Value.WITHDRAWN).count() >= overlap
+    if status == Task.Status.READY and candidate_done:
+        short_of_votes = (
+            Candidate.objects.filter(task_id=task.pk)
+            .annotate(cast=Count("votes", filter=~Q(votes__value=Vote.Value.WITHDRAWN)))
+            .filter(cast__lt=overlap)
+        )
+        if not short_of_votes.exists():
+            Task.objects.filter(pk=task.pk).update(status=Task.Status.COMPLETE, updated_at=timezone.now())
+    elif status == Task.Status.COMPLETE and not candidate_done:
+        Task.objects.filter(pk=task.pk).update(status=Task.Status.READY, updated_at=timezone.now())
+
+
+def preference_set(*, user, task: Task, choice: str, chosen: Candidate | None = None) -> Preference:
+    """Record which candidate the user finds best, or that they are tied, or all bad (one per user and task)."""
+    if choice not in Preference.Choice.values:
+        raise InvalidVote(f"A pick must be one of: {', '.join(Preference.Choice.values)} (got {choice!r}).")
+    if choice == Preference.Choice.BEST and chosen is None:
+        raise InvalidVote("Say which candidate is best.")
+    if choice != Preference.Choice.BEST and chosen is not None:
+        raise InvalidVote(f"A {Preference.Choice(choice).label.lower()} pick names no candidate.")
+    if chosen is not None and chosen.task_id != task.pk:
+        raise InvalidVote("That candidate belongs to another task.")
+    _check_may_judge(user=user, task=task)
+    with transaction.atomic():
+        _check_open(Task.objects.filter(pk=task.pk).values_list("status", flat=True).first())
+        if task.candidates.count() < 2:
+            raise InvalidVote("Picking the best needs at least two candidates.")
+        (preference,) = Preference.objects.bulk_create(
+            [Preference(user=user, task=task, choice=choice, chosen=chosen)],
+            update_conflicts=True,
+            unique_fields=["user", "task"],
+            update_fields=["choice", "chosen", "updated_at"],
+        )
+    return preference
+
+
+# --- The work queue ---
+
+
+def _lock_first(tasks: QuerySet[Task], skipped: Collection[int]) -> Task | None:
+    """Lock the first open task, skipped ones last; first passing over tasks others have locked, then waiting."""
+    for skip_locked in (True, False):
+        for part in (tasks.exclude(pk__in=skipped), tasks.filter(pk__in=skipped)):
+            task = part.select_for_update(skip_locked=skip_locked).first()
+            if task is not None:
+                return task
+    return None
+
+
+def task_claim_next(*, user, project: Project, skipped: Collection[int] = ()) -> Task | None:
+    """Hold the next task for the user and return it, or None when nothing is open to them.
+
+    The user's own unfinished hold comes first; otherwise the oldest task with an open slot,
+    skipped tasks last. Holds expire after QUEUE_RESERVATION_SECONDS; one hold per user and project.
+    """
+    passed_over: set[int] = set()
+    for _attempt in range(CLAIM_ATTEMPTS):
+        with transaction.atomic():
+            now = timezone.now()
+            expires_at = now + timedelta(seconds=settings.QUEUE_RESERVATION_SECONDS)
+            TaskReservation.objects.filter(task__project=project, expires_at__lte=now).delete()
+            held = task_held_by(user=user, project=project, now=now)
+            if held is not None:
+                TaskReservation.objects.filter(task=held, user=user).update(expires_at=expires_at)
+                return held
+            unheld = tasks_unheld_for(user=user, project=project, now=now)
+            task = _lock_first(unheld.exclude(pk__in=passed_over), skipped)
+            if task is None:
+                return None
+            # A new statement sees every hold committed before we got the lock, which the
+            # statement that found the task may have missed.
+            if not unheld.filter(pk=task.pk).exists():
+                passed_over.add(task.pk)
+                continue
+            TaskReservation.objects.filter(user=user, task__project=project).delete()
+            TaskReservation.objects.create(task=task, user=user, expires_at=expires_at)
+            return task
+    return None
+
+
+def task_release(*, user, task: Task) -> None:
+    """Give up the user's hold on a task (they skipped it), so its slot goes to someone else."""
+    TaskReservation.objects.filter(task=task, user=user).delete()

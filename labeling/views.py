@@ -1,10 +1,28 @@
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import uuid
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from labeling.access import get_candidate_for_user, get_project_for_user, get_task_for_user, membership_for
-from labeling.models import Task
-from labeling.selectors import project_progress_for_user
+from labeling.models import Candidate, Project, Task
+from labeling.selectors import annotator_progress, project_progress_for_user, task_candidates_for, task_judgeable_by
+from labeling.services import (
+    VOTABLE_STATUSES,
+    InvalidVote,
+    OwnPromptForbidden,
+    TaskNotOpen,
+    VotingError,
+    preference_set,
+    task_claim_next,
+    task_release,
+    vote_cast,
+)
+
+# Tasks the annotator skipped go to the back of their queue for the rest of the session.
+SKIPPED_SESSION_KEY = "labeling_skipped_tasks"
+SKIPPED_KEPT = 500
 
 
 @require_GET
@@ -22,14 +40,22 @@ def project_detail(request, slug: str):
             "project": project,
             "membership": membership_for(user=request.user, project=project),
             "recent_tasks": project.tasks.order_by("-created_at")[:20],
+            "progress": annotator_progress(user=request.user, project=project),
         },
     )
 
 
-def _task_context(task: Task) -> dict:
+def _task_context(request: HttpRequest, task: Task) -> dict:
+    candidates, preference = task_candidates_for(user=request.user, task=task)
+    voting_open = task.status in VOTABLE_STATUSES and task_judgeable_by(user=request.user, task=task)
     return {
         "task": task,
-        "candidates": task.candidates.all(),
+        "candidates": candidates,
+        "preference": preference,
+        "voting_open": voting_open,
+        "may_pick": voting_open and len(candidates) >= 2,
+        "judged_all": bool(candidates) and all(candidate.my_vote for candidate in candidates),
+        "own_prompt": not task_judgeable_by(user=request.user, task=task),
         "job": task.generation_jobs.order_by("-created_at").first(),
     }
 
@@ -37,14 +63,14 @@ def _task_context(task: Task) -> dict:
 @require_GET
 def task_detail(request, pk: int):
     task = get_task_for_user(user=request.user, pk=pk)
-    return render(request, "labeling/task.html", _task_context(task))
+    return render(request, "labeling/task.html", _task_context(request, task))
 
 
 @require_GET
 def task_candidates(request, pk: int):
-    """The candidate grid alone, for swapping in once generation has finished."""
+    """The candidate grid alone: swapped in once generation has finished, and after a pick."""
     task = get_task_for_user(user=request.user, pk=pk)
-    return render(request, "labeling/_candidates.html", _task_context(task))
+    return render(request, "labeling/_candidates.html", _task_context(request, task))
 
 
 @require_GET
@@ -58,3 +84,91 @@ def candidate_image(request, uid):
         response = HttpResponse(image.read(), content_type="image/png")
     response["Cache-Control"] = "private, max-age=86400, immutable"
     return response
+
+
+def _voting_error(request: HttpRequest, error: VotingError, task: Task) -> HttpResponse:
+    """A refused vote or pick: the reason, with a status scripts can tell apart. Nothing was changed."""
+    status = 409 if isinstance(error, TaskNotOpen) else 403 if isinstance(error, OwnPromptForbidden) else 400
+    if request.htmx:
+        return HttpResponse(str(error), status=status, content_type="text/plain; charset=utf-8")
+    return render(request, "labeling/voting_error.html", {"message": str(error), "task": task}, status=status)
+
+
+# Votes are the busiest request: read only the columns the vote path uses.
+VOTE_CANDIDATE_FIELDS = (
+    "uid",
+    "task",
+    "task__source",
+    "task__created_by",
+    "task__project",
+    "task__project__votes_per_candidate",
+    "task__project__forbid_self_voting",
+)
+
+
+@require_POST
+def candidate_vote(request, uid):
+    """👍 / 👎 / withdraw one candidate. HTMX gets the candidate's vote buttons back; a plain form, a redirect."""
+    candidates = Candidate.objects.select_related("task__project").only(*VOTE_CANDIDATE_FIELDS)
+    candidate = get_candidate_for_user(user=request.user, uid=uid, queryset=candidates)
+    try:
+        candidate.my_vote = vote_cast(user=request.user, candidate=candidate, value=request.POST.get("value", ""))
+    except VotingError as error:
+        return _voting_error(request, error, candidate.task)
+    if not request.htmx:
+        return redirect(f"{candidate.task.get_absolute_url()}#candidate-{candidate.uid}")
+    return render(request, "labeling/_vote_buttons.html", {"candidate": candidate})
+
+
+def _chosen_candidate(task: Task, raw_uid: str) -> Candidate | None:
+    if not raw_uid:
+        return None
+    try:
+        uid = uuid.UUID(raw_uid)
+    except ValueError:
+        raise InvalidVote(f"{raw_uid!r} is not a candidate id.") from None
+    chosen = task.candidates.filter(uid=uid).first()
+    if chosen is None:
+        raise InvalidVote("That candidate belongs to another task.")
+    return chosen
+
+
+@require_POST
+def task_preference(request, pk: int):
+    """Best / tie / all bad for a task. HTMX gets the candidate grid back; a plain form, a redirect."""
+    task = get_task_for_user(user=request.user, pk=pk)
+    try:
+        chosen = _chosen_candidate(task, request.POST.get("chosen", ""))
+        preference_set(user=request.user, task=task, choice=request.POST.get("choice", ""), chosen=chosen)
+    except VotingError as error:
+        return _voting_error(request, error, task)
+    if not request.htmx:
+        return redirect(task)
+    return render(request, "labeling/_candidates.html", _task_context(request, task))
+
+
+def _go_to_next(request: HttpRequest, project: Project, *, leaving: str = "") -> HttpResponse:
+    task = task_claim_next(user=request.user, project=project, skipped=request.session.get(SKIPPED_SESSION_KEY, []))
+    if task is None:
+        messages.info(request, f"Nothing is waiting for you in {project.name} right now. Thank you!")
+        return redirect(project)
+    if str(task.pk) == leaving:
+        messages.info(request, "This task is still yours: judge every candidate first, or skip it.")
+    return redirect(task)
+
+
+@require_POST
+def task_next(request, slug: str):
+    """Hold the next task for the annotator and go there (``after``: the task page it was pressed on)."""
+    project = get_project_for_user(user=request.user, slug=slug)
+    return _go_to_next(request, project, leaving=request.POST.get("after", ""))
+
+
+@require_POST
+def task_skip(request, pk: int):
+    """Leave a task for later: its slot goes to someone else, and it comes back last in this session."""
+    task = get_task_for_user(user=request.user, pk=pk)
+    task_release(user=request.user, task=task)
+    skipped = [task_id for task_id in request.session.get(SKIPPED_SESSION_KEY, []) if task_id != task.pk]
+    request.session[SKIPPED_SESSION_KEY] = [*skipped, task.pk][-SKIPPED_KEPT:]
+    return _go_to_next(request, task.project)

@@ -40,6 +40,12 @@ def missing(what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
+def pytest_collection_modifyitems(items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the
+    rest of the session, and tests that call async_to_sync from the main thread cannot run after it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(autouse=True)
 def _service_markers(request):
     if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":

@@ -1,0 +1,340 @@
+"""Vote throughput and latency on a production-like server.
+
+- PostgreSQL from DATABASE_URL; a dedicated database ``<name>_votebench`` is dropped, created and
+  migrated on each run (and dropped at the end unless BENCH_KEEP_DB=1).
+- uvicorn (uvloop, httptools) with BENCH_WORKERS processes (default: one per CPU), DEBUG off,
+  a psycopg connection pool per process (DATABASE_POOL_SIZE, default 8), the production middleware stack.
+- BENCH_USERS (64) annotators, each logged in with its own session and keep-alive connection,
+  vote through the real view (``POST /candidates/<uid>/vote`` as htmx sends it, CSRF header
+  included) for BENCH_SECONDS (30) after a short warm-up. Annotators work in threes on shared
+  tasks (the project's overlap is 3), so tasks fill up and complete as in real use.
+- Then the same load on the floor: an endpoint that only authenticates and upserts one row
+  (``bench/urls.py``, served only by this script's settings module ``bench.settings``).
+
+The load generator is one asyncio process speaking raw HTTP/1.1, so the server keeps most of the CPU.
+
+Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/corral .venv/bin/python bench/vote_load.py
+"""
+
+import asyncio
+import math
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
+USERS = int(os.environ.get("BENCH_USERS", "64"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
+WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
+OVERLAP = 3
+CANDIDATES_PER_TASK = 4
+# Enough fresh candidates for each annotator to vote this fast without repeating; faster ones start over.
+VOTES_PER_USER_PER_SECOND = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_database_url(base: str) -> str:
+    parts = urlsplit(base)
+    name = parts.path.lstrip("/") or "corral"
+    return urlunsplit(parts._replace(path=f"/{name}_votebench"))
+
+
+def recreate_database(url: str, *, create: bool = True) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if create:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def production_env(database_url: str, var_dir: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DEBUG="0",
+        SECRET_KEY=os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(40),
+        ALLOWED_HOSTS="127.0.0.1",
+        # Plain HTTP on loopback: no TLS redirect, cookies not marked secure.
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        DATABASE_POOL_SIZE=os.environ.get("DATABASE_POOL_SIZE", "8"),
+        CORRAL_VAR_DIR=var_dir,
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+@dataclass
+class Annotator:
+    session_key: str
+    csrf_token: str
+    vote_paths: list[str] = field(default_factory=list)
+    floor_bodies: list[str] = field(default_factory=list)
+
+
+def seed() -> list[Annotator]:
+    """Project, annotators with sessions, and two disjoint sets of ready tasks (votes, floor)."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+    from django.utils.crypto import get_random_string
+
+    from accounts.models import User
+    from labeling.models import Candidate, Membership, Project, Task
+
+    call_command("migrate", verbosity=0)
+    project = Project.objects.create(
+        slug="bench", name="Bench", votes_per_candidate=OVERLAP, candidates_per_task=CANDIDATES_PER_TASK
+    )
+    users = User.objects.bulk_create(User(username=f"bench{n}", password=make_password(None)) for n in range(USERS))
+    Membership.objects.bulk_create(Membership(user=user, project=project) for user in users)
+
+    groups = math.ceil(USERS / OVERLAP)
+    tasks_per_group = math.ceil(SECONDS * VOTES_PER_USER_PER_SECOND / CANDIDATES_PER_TASK)
+
+    def candidates_for(phase: str) -> list[list[Candidate]]:
+        tasks = Task.objects.bulk_create(
+            (
+                Task(project=project, prompt=f"{phase} {g}-{t}", source=Task.Source.BATCH, status=Task.Status.READY)
+                for g in range(groups)
+                for t in range(tasks_per_group)
+            ),
+            batch_size=2000,
+        )
+        candidates = Candidate.objects.bulk_create(
+            (Candidate(task=task, index=i) for task in tasks for i in range(CANDIDATES_PER_TASK)), batch_size=5000
+        )
+        per_group = tasks_per_group * CANDIDATES_PER_TASK
+        return [candidates[g * per_group : (g + 1) * per_group] for g in range(groups)]
+
+    vote_groups, floor_groups = candidates_for("vote"), candidates_for("floor")
+    annotators = []
+    for number, user in enumerate(users):
+        group, seat = divmod(number, OVERLAP)
+        # The three annotators of a group start a third of the way apart, as a queue would spread them.
+        offset = seat * len(vote_groups[group]) // OVERLAP
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        votes = vote_groups[group][offset:] + vote_groups[group][:offset]
+        floor = floor_groups[group][offset:] + floor_groups[group][:offset]
+        annotators.append(
+            Annotator(
+                session_key=session.session_key,
+                csrf_token=get_random_string(32),
+                vote_paths=[f"/candidates/{c.uid}/vote|value={'up' if c.index % 2 else 'down'}" for c in votes],
+                floor_bodies=[f"/bench/floor|candidate={c.pk}" for c in floor],
+            )
+        )
+    from django.db import connections
+
+    connections.close_all()
+    return annotators
+
+
+@dataclass
+class Results:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+
+    def error(self, what: str) -> None:
+        self.errors += 1
+        if len(self.error_samples) < 5:
+            self.error_samples.append(what)
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        if b":" in line:
+            name, value = line.split(b":", 1)
+            headers[name.strip().lower()] = value.strip().lower()
+    if b"content-length" in headers:
+        await reader.readexactly(int(headers[b"content-length"]))
+    elif headers.get(b"transfer-encoding") == b"chunked":
+        while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+            await reader.readexactly(size + 2)
+        await reader.readuntil(b"\r\n")
+    return status, headers.get(b"connection") != b"close"
+
+
+async def annotate(
+    port: int, annotator: Annotator, items: list[str], expected: int, start_at: float, stop_at: float, results: Results
+) -> None:
+    head = (
+        f"Host: 127.0.0.1:{port}\r\nCookie: sessionid={annotator.session_key}; csrftoken={annotator.csrf_token}\r\n"
+        f"X-CSRFToken: {annotator.csrf_token}\r\nHX-Request: true\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+    )
+    requests = []
+    for item in items:
+        path, body = item.split("|", 1)
+        requests.append(f"POST {path} HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n{body}".encode())
+    reader = writer = None
+    number = 0
+    while (began := time.perf_counter()) < stop_at:
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(requests[number % len(requests)])
+            number += 1
+            status, keep_alive = await read_response(reader)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+            if began >= start_at:
+                results.error(f"{type(error).__name__}: {error}")
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+            continue
+        elapsed = time.perf_counter() - began
+        if began >= start_at:
+            if status == expected:
+                results.latencies.append(elapsed)
+            else:
+                results.error(f"HTTP {status}")
+        if not keep_alive:
+            writer.close()
+            reader = writer = None
+    if writer is not None:
+        writer.close()
+
+
+async def load(port: int, annotators: list[Annotator], *, floor: bool) -> Results:
+    results = Results()
+    now = time.perf_counter()
+    start_at, stop_at = now + WARMUP_SECONDS, now + WARMUP_SECONDS + SECONDS
+    await asyncio.gather(
+        *(
+            annotate(
+                port,
+                annotator,
+                annotator.floor_bodies if floor else annotator.vote_paths,
+                204 if floor else 200,
+                start_at,
+                stop_at,
+                results,
+            )
+            for annotator in annotators
+        )
+    )
+    return results
+
+
+def percentile_ms(latencies: list[float], share: float) -> float:
+    ordered = sorted(latencies)
+    return 1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def wait_until_serving(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with {server.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                if sock.recv(16).startswith(b"HTTP/1.1"):
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("the server did not start")
+
+
+def describe(name: str, results: Results) -> None:
+    rate = len(results.latencies) / SECONDS
+    print(
+        f"{name}: {rate:.0f}/s, p50 {percentile_ms(results.latencies, 0.5):.1f} ms, "
+        f"p95 {percentile_ms(results.latencies, 0.95):.1f} ms, p99 {percentile_ms(results.latencies, 0.99):.1f} ms, "
+        f"{results.errors} errors {results.error_samples}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    base_url = os.environ.get("DATABASE_URL", "")
+    if not base_url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/corral")
+    database_url = bench_database_url(base_url)
+    var_dir = tempfile.mkdtemp(prefix="corral-votebench-")
+    env = production_env(database_url, var_dir)
+    os.environ.update({key: value for key, value in env.items() if key != "DJANGO_SETTINGS_MODULE"})
+    os.environ["DJANGO_SETTINGS_MODULE"] = "corral.settings"
+    os.environ.pop("REDIS_URL", None)
+
+    print(f"preparing {database_url.rsplit('/', 1)[-1]}: {USERS} annotators, overlap {OVERLAP}", flush=True)
+    recreate_database(database_url)
+    annotators = seed()
+
+    port = free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "corral.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(WORKERS), "--lifespan", "off", "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        wait_until_serving(port, server)
+        load_average = os.getloadavg()
+        print(
+            f"server: uvicorn, {WORKERS} worker processes; load generator: 1 asyncio process; "
+            f"{os.cpu_count()} CPUs, load average before {load_average[0]:.2f}; "
+            f"{SECONDS:.0f} s per phase after {WARMUP_SECONDS:.0f} s warm-up",
+            flush=True,
+        )
+        import uvloop
+
+        votes = uvloop.run(load(port, annotators, floor=False))
+        describe("votes", votes)
+        floor = uvloop.run(load(port, annotators, floor=True))
+        describe("floor", floor)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if os.environ.get("BENCH_KEEP_DB") != "1":
+            recreate_database(database_url, create=False)
+
+    votes_per_s = len(votes.latencies) / SECONDS
+    floor_per_s = len(floor.latencies) / SECONDS
+    print(f"votes_per_s: {votes_per_s:.0f}")
+    print(f"p50_ms: {percentile_ms(votes.latencies, 0.5):.1f}")
+    print(f"p95_ms: {percentile_ms(votes.latencies, 0.95):.1f}")
+    print(f"p99_ms: {percentile_ms(votes.latencies, 0.99):.1f}")
+    print(f"errors: {votes.errors}")
+    print(f"floor_votes_per_s: {floor_per_s:.0f}")
+    print(f"ratio: {votes_per_s / floor_per_s if floor_per_s else float('nan'):.2f}")
+
+
+if __name__ == "__main__":
+    main()

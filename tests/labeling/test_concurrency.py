@@ -1,0 +1,143 @@
+"""Many annotators at once, through the real views, on PostgreSQL."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connections
+from django.test import Client
+from django.urls import reverse
+
+from labeling.models import Membership, Project, Task, TaskReservation, Vote
+from tests.conftest import make_user
+from tests.labeling.conftest import make_ready_task
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(jobs) -> list:
+    """Run each job in its own thread, all released at once; return their results (or exceptions)."""
+    barrier = threading.Barrier(len(jobs))
+    results: list = [None] * len(jobs)
+
+    def run(index, job):
+        try:
+            barrier.wait(timeout=30)
+            results[index] = job()
+        except Exception as error:  # noqa: BLE001 - reported by the test below
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index, job)) for index, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def logged_in_members(project: Project, count: int) -> list[tuple]:
+    members = []
+    for number in range(count):
+        user = make_user(f"annotator{number}")
+        Membership.objects.create(user=user, project=project)
+        client = Client()
+        client.force_login(user)
+        members.append((user, client))
+    return members
+
+
+def test_concurrent_votes_count_once_per_annotator_and_complete_the_task_exactly(project):
+    annotators = 8
+    project.votes_per_candidate = annotators
+    project.save()
+    task = make_ready_task(project)
+    candidates = list(task.candidates.all())
+    members = logged_in_members(project, annotators)
+
+    def votes_of(client, value):
+        def job():
+            # Every candidate twice, as a double click would: the second must not count again.
+            return [
+                client.post(
+                    reverse("labeling-vote", args=[c.uid]), {"value": value}, HTTP_HX_REQUEST="true"
+                ).status_code
+                for c in candidates + candidates
+            ]
+
+        return job
+
+    results = run_together([votes_of(client, "up" if n % 2 else "down") for n, (_, client) in enumerate(members)])
+    assert all(statuses == [200] * 8 for statuses in results), results
+    per_pair = Counter(Vote.objects.values_list("user_id", "candidate_id"))
+    assert len(per_pair) == annotators * len(candidates) and set(per_pair.values()) == {1}
+    assert Counter(Vote.objects.values_list("candidate_id", flat=True)) == {c.pk: annotators for c in candidates}
+    # Whichever vote came last saw all the others: the task is complete, not left waiting.
+    assert Task.objects.get(pk=task.pk).status == Task.Status.COMPLETE
+
+
+def test_when_the_last_votes_arrive_together_the_task_still_completes(project):
+    project.votes_per_candidate = 2
+    project.save()
+    task = make_ready_task(project, candidates=8)
+    candidates = list(task.candidates.all())
+    early = make_user("early")
+    Vote.objects.bulk_create(Vote(user=early, candidate=candidate, value=Vote.Value.UP) for candidate in candidates)
+    members = logged_in_members(project, len(candidates))
+
+    def last_vote(client, candidate):
+        return lambda: (
+            client.post(
+                reverse("labeling-vote", args=[candidate.uid]), {"value": "down"}, HTTP_HX_REQUEST="true"
+            ).status_code
+        )
+
+    for _round in range(6):
+        Task.objects.filter(pk=task.pk).update(status=Task.Status.READY)
+        Vote.objects.exclude(user=early).delete()
+        jobs = [last_vote(client, candidate) for (_, client), candidate in zip(members, candidates, strict=True)]
+        assert run_together(jobs) == [200] * len(candidates)
+        assert Task.objects.get(pk=task.pk).status == Task.Status.COMPLETE
+
+
+def test_concurrent_changes_of_one_vote_leave_one_row_with_one_of_the_values(project, annotator):
+    task = make_ready_task(project, candidates=1)
+    candidate = task.candidates.get()
+    clients = []
+    for _ in range(8):
+        client = Client()
+        client.force_login(annotator)
+        clients.append(client)
+    values = ["up", "down", "withdraw", "up"] * 2
+
+    def jobs():
+        for client, value in zip(clients, values, strict=True):
+            yield (
+                lambda client=client, value=value: (
+                    client.post(
+                        reverse("labeling-vote", args=[candidate.uid]), {"value": value}, HTTP_HX_REQUEST="true"
+                    ).status_code
+                )
+            )
+
+    assert run_together(list(jobs())) == [200] * 8
+    assert Vote.objects.count() == 1
+    assert Vote.objects.get().value in {Vote.Value.UP, Vote.Value.DOWN, Vote.Value.WITHDRAWN}
+
+
+def test_annotators_pressing_next_together_never_share_a_slot(project):
+    project.votes_per_candidate = 2
+    project.save()
+    tasks = [make_ready_task(project, prompt=f"prompt {number}", candidates=1) for number in range(3)]
+    members = logged_in_members(project, 8)
+
+    def press_next(client):
+        return lambda: client.post(reverse("labeling-task-next", args=[project.slug]))["Location"]
+
+    locations = run_together([press_next(client) for _, client in members])
+    assert not [result for result in locations if isinstance(result, Exception)], locations
+    handed_out = Counter(locations)
+    # 3 tasks × overlap 2 = 6 slots for 8 annotators; the other 2 are told nothing is waiting.
+    assert handed_out == {task.get_absolute_url(): 2 for task in tasks} | {project.get_absolute_url(): 2}
+    assert Counter(TaskReservation.objects.values_list("task_id", flat=True)) == {task.pk: 2 for task in tasks}
