@@ -28,8 +28,3 @@ def make_ready_task(project, *, candidates: int = 4, prompt: str = "a heron at d
 def ready_task(project) -> Task:
     return make_ready_task(project)
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """These tests create many users; real password hashing would make them slow and test nothing here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
