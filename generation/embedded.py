@@ -15,6 +15,7 @@ from celery.worker import WorkController
 
 from corral.celery import app as celery_app
 from generation.services import pending_jobs_requeue
+from generation.tasks import heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ def start_embedded_worker() -> list[threading.Thread]:
     for thread in threads:
         thread.start()
     beat.start()
+    # `celery worker` records its first heartbeat on worker_ready, which embedded workers never send;
+    # a heartbeat task through the broker proves the worker consumes without waiting for beat's first tick.
+    heartbeat.delay()
     # The in-process broker starts empty: jobs queued before a restart would otherwise wait forever.
     requeued = pending_jobs_requeue()
     logger.info("embedded Celery workers and beat started; %d pending generation job(s) queued again", requeued)

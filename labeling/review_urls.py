@@ -5,6 +5,7 @@ from django.urls import path
 from labeling import review_views
 
 urlpatterns = [
+    path("review/", review_views.review_any, name="labeling-review-any"),
     path("p/<slug:slug>/review/", review_views.review_next, name="labeling-review-next"),
     path("review/<uuid:uid>/", review_views.review_answer, name="labeling-review-answer"),
     path("review/<uuid:uid>/save", review_views.review_save, name="labeling-review-save"),

@@ -3,11 +3,17 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from labeling.access import Capability, get_candidate_for_user, get_project_for_user, get_task_for_user
-from labeling.models import Candidate
+from labeling.access import (
+    Capability,
+    get_candidate_for_user,
+    get_project_for_user,
+    get_task_for_user,
+    membership_for,
+)
+from labeling.models import Candidate, Project
 from labeling.review_diff import shaded_tokens, word_diff
 from labeling.review_forms import PairForm, ReviewForm
-from labeling.review_selectors import pair_next_for, review_of
+from labeling.review_selectors import pair_next_for, review_of, review_open_for
 from labeling.review_services import (
     PAIR_CHOICES,
     ReviewError,
@@ -15,6 +21,7 @@ from labeling.review_services import (
     review_reserve_next,
     review_submit,
 )
+from labeling.selectors import projects_for_user
 
 
 def _review_context(candidate: Candidate, user, **extra) -> dict:
@@ -32,6 +39,17 @@ def _review_context(candidate: Candidate, user, **extra) -> dict:
         "corrected_text": candidate.text,
         **extra,
     }
+
+
+@require_GET
+def review_any(request):
+    """The navigation's Review link: the first of the user's text projects with an answer open to them."""
+    for project in projects_for_user(user=request.user).filter(kind=Project.Kind.TEXT).order_by("name"):
+        membership = membership_for(user=request.user, project=project)
+        if membership.can(Capability.REVIEW) and review_open_for(user=request.user, project=project).exists():
+            return redirect("labeling-review-next", slug=project.slug)
+    messages.info(request, "No answers are waiting for your review right now.")
+    return redirect("labeling-dashboard")
 
 
 @require_GET

@@ -86,6 +86,11 @@
     if (status === "succeeded" && job.seenActive) {
       htmx.ajax("GET", job.candidatesUrl, { target: "#candidates", swap: "outerHTML" });
     }
+    var badge = document.getElementById("task-status");
+    if (badge && job.seenActive && (status === "succeeded" || status === "failed")) {
+      badge.className = "badge status-" + (status === "succeeded" ? "ready" : "failed");
+      badge.textContent = status === "succeeded" ? "Ready for feedback" : "Failed";
+    }
   }
 
   htmx.onLoad(function (root) {

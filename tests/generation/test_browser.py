@@ -55,6 +55,7 @@ def test_an_annotator_types_a_prompt_and_sees_progress_then_the_images_without_a
     seen = page.evaluate("window.progressSeen")
     assert seen and seen[-1] == STEPS and seen == sorted(seen)
     assert "Images generated" in page.locator("#job-status").inner_text()
+    assert page.locator("#task-status").inner_text() == "Ready for feedback"
 
 
 def test_without_a_websocket_the_page_polls_until_the_images_are_there(slow_project, annotator, login_page):

@@ -208,3 +208,21 @@ def test_an_empty_queue_says_so(client, text_reviewer):
         "No answers wait for your review"
         in client.get(reverse("labeling-review-next", args=["answers"])).content.decode()
     )
+
+
+def test_the_review_link_shows_to_reviewers_and_leads_to_their_next_answer(client, text_reviewer, flagged):
+    candidate = flagged()
+    client.force_login(text_reviewer)
+    dashboard = client.get(reverse("labeling-dashboard")).content.decode()
+    assert f'href="{reverse("labeling-review-any")}"' in dashboard
+    response = client.get(reverse("labeling-review-any"))
+    assert response.url == reverse("labeling-review-next", args=["answers"])
+    assert client.get(response.url).url == reverse("labeling-review-answer", args=[candidate.uid])
+
+
+def test_the_review_link_says_so_when_nothing_waits_and_annotators_do_not_see_it(client, text_reviewer, annotator):
+    client.force_login(text_reviewer)
+    response = client.get(reverse("labeling-review-any"), follow=True)
+    assert "No answers are waiting for your review right now." in response.content.decode()
+    client.force_login(annotator)
+    assert reverse("labeling-review-any") not in client.get(reverse("labeling-dashboard")).content.decode()
