@@ -5,6 +5,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from generation.models import GenerationJob
 from generation.text_services import llm_stream_group
 from labeling.access import get_task_for_user
 
@@ -16,6 +17,14 @@ def _may_watch(user, task_id: int) -> bool:
     except (Http404, PermissionDenied):
         return False
     return True
+
+
+@database_sync_to_async
+def _latest_job_state(task_id: int) -> dict | None:
+    job = GenerationJob.objects.filter(task_id=task_id, kind=GenerationJob.Kind.TEXT).order_by("-created_at").first()
+    if job is None:
+        return None
+    return {"type": "llm.status", "status": job.status, "message": job.error_message}
 
 
 class TextStreamConsumer(AsyncJsonWebsocketConsumer):
@@ -30,6 +39,10 @@ class TextStreamConsumer(AsyncJsonWebsocketConsumer):
         self.group = llm_stream_group(self.task_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        # The job may have moved on while the page loaded: say where it stands, so no page waits forever.
+        state = await _latest_job_state(self.task_id)
+        if state is not None:
+            await self.send_json(state)
 
     async def disconnect(self, code):
         if hasattr(self, "group"):

@@ -3,6 +3,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from corral.realtime import group_send
+from generation.models import GenerationJob
 from generation.text_consumers import TextStreamConsumer
 from generation.text_services import llm_stream_group
 from labeling.models import Membership, Task
@@ -45,3 +46,21 @@ def test_outsiders_are_turned_away(task, outsider):
     communicator = communicator_for(outsider, task.pk)
     connected, code = async_to_sync(communicator.connect)()
     assert not connected and code == 4403
+
+
+def test_a_page_that_connects_late_is_told_where_the_job_stands(task):
+    member = make_user("mia")
+    Membership.objects.create(user=member, project=task.project)
+    GenerationJob.objects.create(
+        task=task, kind=GenerationJob.Kind.TEXT, status=GenerationJob.Status.FAILED, error_message="401: bad key"
+    )
+
+    async def first_event() -> dict:
+        communicator = communicator_for(member, task.pk)
+        connected, _ = await communicator.connect()
+        assert connected
+        event = await communicator.receive_json_from(timeout=10)
+        await communicator.disconnect()
+        return event
+
+    assert async_to_sync(first_event)() == {"type": "llm.status", "status": "failed", "message": "401: bad key"}
