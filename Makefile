@@ -17,8 +17,8 @@ venv: $(STAMP)
 
 run: venv
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
 	$(PY) manage.py build_demo_model --if-missing
+	$(PY) manage.py seed_demo
 	PORT=$(PORT) $(PY) manage.py serve
 
 # Tests run with development security settings (no HTTPS redirect); the

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from generation.services import image_generation_start
 from labeling.models import Membership, Project, Task
 
 DEMO_IMAGE_PROMPTS = [
@@ -42,6 +43,8 @@ class Command(BaseCommand):
                 "image_width": 64,
                 "image_height": 64,
                 "image_steps": 10,
+                # A playground: people judge the images of prompts they typed themselves.
+                "forbid_self_voting": False,
             },
         )
         text_project, created_text = Project.objects.get_or_create(
@@ -49,9 +52,12 @@ class Command(BaseCommand):
             defaults={"name": "Demo LLM answers", "kind": Project.Kind.TEXT, "candidates_per_task": 1},
         )
         if created_images:
-            Task.objects.bulk_create(
+            tasks = Task.objects.bulk_create(
                 Task(project=image_project, prompt=prompt, source=Task.Source.BATCH) for prompt in DEMO_IMAGE_PROMPTS
             )
+            # Queued now, generated once a worker runs (the embedded one picks pending jobs up at start).
+            for task in tasks:
+                image_generation_start(task=task)
         if created_text:
             Task.objects.bulk_create(
                 Task(project=text_project, prompt=prompt, source=Task.Source.BATCH) for prompt in DEMO_TEXT_PROMPTS
