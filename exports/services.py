@@ -25,6 +25,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -189,6 +190,21 @@ def _settle(repo: oxen.Repo, run: ExportRun, *, reason: str) -> None:
 # ---------------------------------------------------------------- rows due
 
 
+def _settled_before() -> datetime | None:
+    """Rows last changed before this were visible to a whole-site export that succeeded, so they are in the
+    ledger already: only rows changed since need the ledger check, which keeps an export's cost with what is new.
+
+    The margin covers transactions that were still open when that export started (a vote's is milliseconds).
+    """
+    started = (
+        ExportRun.objects.filter(project__isnull=True, status=ExportRun.Status.SUCCEEDED, started_at__isnull=False)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    return started - timedelta(seconds=settings.EXPORT_LATE_COMMIT_MARGIN_SECONDS) if started else None
+
+
 def _due(queryset: QuerySet, source: str) -> QuerySet:
     exported = ExportedRow.objects.filter(
         source=source,
@@ -196,6 +212,9 @@ def _due(queryset: QuerySet, source: str) -> QuerySet:
         updated_at__gte=OuterRef("updated_at"),
         run__status=ExportRun.Status.SUCCEEDED,
     )
+    settled_before = _settled_before()
+    if settled_before is not None:
+        queryset = queryset.filter(updated_at__gte=settled_before)
     return queryset.filter(~Exists(exported))
 
 

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import oxen
 import pytest
 from django.core.management import call_command
@@ -145,3 +147,17 @@ def test_the_command_exports_one_project_and_dry_runs_write_nothing(oxen_repo, f
     assert "committed" in capsys.readouterr().out
     assert read_table(oxen_repo, "reviews").empty
     assert len(read_table(oxen_repo, "votes")) == 4
+
+
+def test_a_vote_committed_late_with_an_older_timestamp_is_still_exported(oxen_repo, feedback, annotator):
+    first = export_run()
+    late = Vote.objects.create(user=annotator, candidate=feedback["birds"][3], value=1)
+    # As if its transaction had been open while the first export started.
+    Vote.objects.filter(pk=late.pk).update(updated_at=first.started_at - timedelta(minutes=1))
+
+    run = export_run()
+
+    votes = read_table(oxen_repo, "votes")
+    assert run.counts["votes"] == 1
+    assert list(votes.id).count(late.pk) == 1
+    assert export_run().commit_id == ""
