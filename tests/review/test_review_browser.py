@@ -13,6 +13,8 @@ def test_a_reviewer_corrects_an_answer_with_the_keyboard_and_gets_the_next(login
     page.goto("/p/answers/")
     page.get_by_role("link", name="Start reviewing").click()
     expect(page.locator("#answer-text")).to_have_text("Maybe the capital is Sydney.")
+    # The shortcuts exist once review.js has run, at the end of the page: wait for the whole page.
+    page.wait_for_load_state("load")
 
     page.keyboard.press("e")
     editor = page.locator("#corrected-text")
@@ -24,8 +26,10 @@ def test_a_reviewer_corrects_an_answer_with_the_keyboard_and_gets_the_next(login
 
     expect(page.locator("h1")).to_have_text("Correction saved")
     expect(page.locator("#diff-preview ins").first).to_have_text("The")
+    page.wait_for_load_state("load")
     page.keyboard.press("n")
     expect(page.locator("#answer-text")).to_have_text(second.text)
+    page.wait_for_load_state("load")
 
     review = Review.objects.get(candidate=first)
     assert (review.decision, review.original_text, review.corrected_text) == (
