@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, Q, QuerySet
 from django.utils import timezone
 
 from generation.services import image_generation_start
@@ -112,62 +112,60 @@ def _check_open(status: str | None) -> None:
         raise TaskNotOpen(f"This task is not taking feedback: it is {label}. Nothing was recorded.")
 
 
-def _locked_status(task: Task) -> str | None:
-    """The task's current status, read under a row lock held to the end of the transaction."""
-    statuses = Task.objects.select_for_update().filter(pk=task.pk).order_by().values_list("status", flat=True)
-    return next(iter(statuses), None)
-
-
 def vote_cast(*, user, candidate: Candidate, value: str) -> Vote.Value:
     """Record the user's 👍 ("up"), 👎 ("down") or withdrawal ("withdraw") of a candidate; return the new value.
 
     One row per user and candidate, written with INSERT … ON CONFLICT, so repeats and
-    concurrent double clicks never count twice. Updates the task's completion.
+    concurrent double clicks never count twice. Then the task's completion is kept up to date.
     """
     vote_value = VOTE_VALUES.get(value)
     if vote_value is None:
         raise InvalidVote(f"A vote must be one of: {', '.join(VOTE_VALUES)} (got {value!r}).")
     task = candidate.task
     _check_may_judge(user=user, task=task)
-    with transaction.atomic():
-        # The task row lock orders concurrent votes on one task, so whichever vote comes
-        # last sees all the others and completes the task; it also reads a fresh status.
-        status = _locked_status(task)
-        _check_open(status)
-        if vote_value == Vote.Value.WITHDRAWN:
-            # Only an existing vote can be withdrawn; withdrawing nothing leaves no row behind.
-            Vote.objects.filter(user=user, candidate=candidate).update(value=vote_value, updated_at=timezone.now())
-        else:
-            Vote.objects.bulk_create(
-                [Vote(user=user, candidate=candidate, value=vote_value)],
-                update_conflicts=True,
-                unique_fields=["user", "candidate"],
-                update_fields=["value", "updated_at"],
-            )
-        _completion_update(task=task, candidate=candidate, status=status)
+    # A task only ever leaves the votable statuses before it has candidates, so the status read with the
+    # candidate is current enough.
+    _check_open(task.status)
+    if vote_value == Vote.Value.WITHDRAWN:
+        # Only an existing vote can be withdrawn; withdrawing nothing leaves no row behind.
+        if Vote.objects.filter(user=user, candidate=candidate).update(value=vote_value, updated_at=timezone.now()):
+            _task_reopen_if_short(task=task)
+        return vote_value
+    Vote.objects.bulk_create(
+        [Vote(user=user, candidate=candidate, value=vote_value)],
+        update_conflicts=True,
+        unique_fields=["user", "candidate"],
+        update_fields=["value", "updated_at"],
+    )
+    overlap = task.project.votes_per_candidate
+    # Only a candidate reaching the overlap can complete its task; most votes end with this one count.
+    if Vote.objects.filter(candidate=candidate).exclude(value=Vote.Value.WITHDRAWN).count() >= overlap:
+        _task_complete_if_full(task=task)
     return vote_value
 
 
-def _completion_update(*, task: Task, candidate: Candidate, status: str) -> None:
-    """Keep "complete" meaning: every candidate of the task has the project's overlap of cast votes.
-
-    Called with the task row locked (``status`` read under that lock), after the vote's own statement,
-    so the counts include every vote committed before. A vote changes one candidate's count, so only
-    a candidate reaching the overlap can complete a ready task, and only one dropping below it can
-    reopen a complete one; most votes cost one indexed count.
-    """
+def _short_of_votes(task: Task) -> Exists:
     overlap = task.project.votes_per_candidate
-    candidate_done = Vote.objects.filter(candidate=candidate).exclude(value=Vote.Value.WITHDRAWN).count() >= overlap
-    if status == Task.Status.READY and candidate_done:
-        short_of_votes = (
-            Candidate.objects.filter(task_id=task.pk)
-            .annotate(cast=Count("votes", filter=~Q(votes__value=Vote.Value.WITHDRAWN)))
-            .filter(cast__lt=overlap)
-        )
-        if not short_of_votes.exists():
-            Task.objects.filter(pk=task.pk).update(status=Task.Status.COMPLETE, updated_at=timezone.now())
-    elif status == Task.Status.COMPLETE and not candidate_done:
-        Task.objects.filter(pk=task.pk).update(status=Task.Status.READY, updated_at=timezone.now())
+    return Exists(
+        Candidate.objects.filter(task_id=task.pk)
+        .annotate(cast=Count("votes", filter=~Q(votes__value=Vote.Value.WITHDRAWN)))
+        .filter(cast__lt=overlap)
+    )
+
+
+# Completion changes are single conditional UPDATEs, each committed after the vote that caused it: the UPDATE
+# reads the votes when it runs, so whichever of several concurrent votes updates last sees all of them, and a
+# task never stays ready with every candidate full, nor complete with one short, without a row lock.
+def _task_complete_if_full(*, task: Task) -> None:
+    Task.objects.filter(pk=task.pk, status=Task.Status.READY).exclude(_short_of_votes(task)).update(
+        status=Task.Status.COMPLETE, updated_at=timezone.now()
+    )
+
+
+def _task_reopen_if_short(*, task: Task) -> None:
+    Task.objects.filter(pk=task.pk, status=Task.Status.COMPLETE).filter(_short_of_votes(task)).update(
+        status=Task.Status.READY, updated_at=timezone.now()
+    )
 
 
 def preference_set(*, user, task: Task, choice: str, chosen: Candidate | None = None) -> Preference:

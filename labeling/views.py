@@ -99,6 +99,7 @@ VOTE_CANDIDATE_FIELDS = (
     "uid",
     "task",
     "task__source",
+    "task__status",
     "task__created_by",
     "task__project",
     "task__project__votes_per_candidate",
