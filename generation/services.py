@@ -166,9 +166,11 @@ def generation_retry(*, user, task: Task) -> GenerationJob:
     return generation_requeue(task=task, requested_by=user)
 
 
-def _claim(*, job_id: int, worker: str) -> GenerationJob | None:
+def job_claim(*, job_id: int, kind: str, worker: str) -> GenerationJob | None:
+    """Take a pending job of ``kind`` for this worker, or None: one conditional UPDATE, so a second
+    delivery of the same job finds it taken and does nothing."""
     now = timezone.now()
-    claimed = GenerationJob.objects.filter(pk=job_id, status=GenerationJob.Status.PENDING).update(
+    claimed = GenerationJob.objects.filter(pk=job_id, kind=kind, status=GenerationJob.Status.PENDING).update(
         status=GenerationJob.Status.RUNNING, worker=worker[:200], started_at=now, progress_step=0, updated_at=now
     )
     if not claimed:
@@ -238,7 +240,7 @@ def image_job_run(*, job_id: int, worker: str) -> GenerationJob | None:
 
     Returns None when the job is not pending (already taken by another delivery, or finished).
     """
-    job = _claim(job_id=job_id, worker=worker)
+    job = job_claim(job_id=job_id, kind=GenerationJob.Kind.IMAGE, worker=worker)
     if job is None:
         logger.info("generation job %s is not pending; nothing to do", job_id)
         return None

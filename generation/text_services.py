@@ -12,7 +12,7 @@ from django.utils import timezone
 from corral.realtime import group_name, group_send
 from generation import llm, uncertainty
 from generation.models import GenerationJob
-from generation.services import GenerationRefused
+from generation.services import GenerationRefused, job_claim
 from labeling.models import Candidate, Project, Task
 
 logger = logging.getLogger(__name__)
@@ -179,13 +179,9 @@ def text_job_run(
     message and asks for a retry; a permanent one (or the last attempt) fails it.
     """
     max_retries = settings.LLM_MAX_RETRIES if max_retries is None else max_retries
-    now = timezone.now()
-    claimed = GenerationJob.objects.filter(
-        pk=job_id, kind=GenerationJob.Kind.TEXT, status=GenerationJob.Status.PENDING
-    ).update(status=GenerationJob.Status.RUNNING, started_at=now, worker=worker[:200], updated_at=now)
-    if not claimed:
+    job = job_claim(job_id=job_id, kind=GenerationJob.Kind.TEXT, worker=worker)
+    if job is None:
         return JobOutcome("skipped")
-    job = GenerationJob.objects.select_related("task__project").get(pk=job_id)
     task = job.task
     group = llm_stream_group(task.pk)
     try:
