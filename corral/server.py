@@ -7,8 +7,15 @@ import uvicorn
 from corral.realtime import set_server_loop
 
 
+def uvicorn_logging(log_level: str) -> dict:
+    """uvicorn logs through Django's LOGGING (LOG_FORMAT) and leaves the request lines to corral.logs."""
+    return {"log_level": log_level, "log_config": None, "access_log": False}
+
+
 def build_server(*, host: str, port: int, log_level: str = "info") -> uvicorn.Server:
-    config = uvicorn.Config("corral.asgi:application", host=host, port=port, lifespan="off", log_level=log_level)
+    config = uvicorn.Config(
+        "corral.asgi:application", host=host, port=port, lifespan="off", **uvicorn_logging(log_level)
+    )
     return uvicorn.Server(config)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from corral.env import env_bool, env_float, env_int, env_list, env_str
+from corral.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CORRAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so its duration covers the whole stack and every response carries the request id.
+    "corral.logs.request_log_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -235,13 +237,23 @@ EXPORT_LATE_COMMIT_MARGIN_SECONDS = env_int("EXPORT_LATE_COMMIT_MARGIN_SECONDS",
 # Fault injection for the crash tests: the export SIGKILLs itself at this stage (see exports/services.py).
 EXPORT_CRASH_AT = env_str("CORRAL_EXPORT_CRASH_AT")
 
+# plain: readable lines for a terminal; json: one object per line for a log collector (use it in production).
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "corral.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # corral.task writes one line per task run with its ids and duration; Celery's own two add nothing.
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
+    },
 }
 
 CELERY_BEAT_SCHEDULE = {

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from corral.env import env_int
-from corral.server import build_server, serve
+from corral.server import build_server, serve, uvicorn_logging
 
 
 class Command(BaseCommand):
@@ -32,7 +32,12 @@ class Command(BaseCommand):
         self.stdout.write(f"Corral at http://{host}:{port}/ ({'embedded' if embedded else 'production'} mode)")
         if workers > 1:
             uvicorn.run(
-                "corral.asgi:application", host=host, port=port, workers=workers, lifespan="off", log_level="info"
+                "corral.asgi:application",
+                host=host,
+                port=port,
+                workers=workers,
+                lifespan="off",
+                **uvicorn_logging("info"),
             )
             return
         serve(build_server(host=host, port=port))
