@@ -16,6 +16,8 @@ anywhere before step 4 leaves its rows due, and step 1 of the next run decides f
 whether they were committed.
 """
 
+from __future__ import annotations
+
 import contextlib
 import logging
 import os
@@ -27,10 +29,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import oxen
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
@@ -42,6 +43,9 @@ from django.utils import timezone
 from exports.models import ExportedImage, ExportedRow, ExportLock, ExportRun
 from exports.tables import SCHEMAS, TABLES, dataset_card
 from labeling.models import Candidate, Preference, Project, Review, Vote
+
+if TYPE_CHECKING:
+    import oxen
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +122,17 @@ def _holder_is_gone(holder: str) -> bool:
 # ---------------------------------------------------------------- repository
 
 
+def _oxen():
+    """liboxen, imported on first use: importing it starts threads, and a prefork Celery worker imports the
+    task modules before forking its pool; a child inherits none of those threads, and oxen's folder add then
+    waits for them forever (tests/exports/test_forked_worker.py)."""
+    import oxen
+
+    return oxen
+
+
 def _configure_oxen() -> None:
+    oxen = _oxen()
     config_dir = Path(settings.OXEN_CONFIG_DIR)
     config_dir.mkdir(parents=True, exist_ok=True)
     # liboxen reads the author and hub tokens from OXEN_CONFIG_DIR at each call.
@@ -132,6 +146,7 @@ def _configure_oxen() -> None:
 def repo_open() -> oxen.Repo:
     """The local dataset repository, created with an initial README commit on first use."""
     _configure_oxen()
+    oxen = _oxen()
     path = Path(settings.OXEN_REPO_PATH)
     if not (path / ".oxen").is_dir():
         path.mkdir(parents=True, exist_ok=True)
