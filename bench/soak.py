@@ -29,7 +29,7 @@ Figures:
   connection pools and caches have settled; for a worker process whose first export ended later (the
   worker's JSON task lines name the process), the sample right after that export. ``rss_growth_pct``
   is the largest (end − baseline) / baseline of any process.
-- After the load, beat and the worker stop, one last export runs (the real service, in this process),
+- After the load, beat and the worker stop, one last export runs (``manage.py export_oxen``),
   and the database is compared with the Oxen dataset as a reader sees it: the part files of the batches
   whose commits are in the repository's log, newest ``updated_at`` winning per id (as the dataset card
   says). Every database row is compared at its current version (id and ``updated_at`` to the
@@ -509,18 +509,17 @@ def _micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-def final_export() -> None:
-    from exports.models import ExportRun
-    from exports.services import export_run
-
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        run = export_run()
-        if run is not None:
-            if run.status != ExportRun.Status.SUCCEEDED:
-                raise SystemExit(f"the final export failed: {run.error_message}")
+def final_export(env: dict[str, str]) -> None:
+    """``manage.py export_oxen``, the operator's command for the same export service the worker runs."""
+    for _ in range(60):
+        result = subprocess.run(
+            [sys.executable, "manage.py", "export_oxen"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"the final export failed: {result.stdout[-1000:]} {result.stderr[-2000:]}")
+        if "Another export is running" not in result.stdout:
             return
-        time.sleep(2)  # a scheduled export still holds the lock
+        time.sleep(5)
     raise SystemExit("the final export never got the export lock")
 
 
@@ -704,7 +703,7 @@ def main() -> None:
         from exports.models import ExportRun
 
         runs = {status: ExportRun.objects.filter(status=status).count() for status in ExportRun.Status.values}
-        final_export()
+        final_export(env)
         result = compare(repo_path)
     finally:
         for popen in launched.values():
