@@ -57,7 +57,8 @@ def _user_public_id(request) -> str | None:
 
 def _log_request(request, response, started: float) -> None:
     response[REQUEST_ID_HEADER] = request.request_id
-    if not request_logger.isEnabledFor(logging.INFO):
+    level = logging.WARNING if response.status_code >= 500 else logging.INFO
+    if not request_logger.isEnabledFor(level):
         return
     duration_ms = round((time.perf_counter() - started) * 1000, 2)
     match = request.resolver_match
@@ -71,7 +72,6 @@ def _log_request(request, response, started: float) -> None:
         "duration_ms": duration_ms,
         "user": _user_public_id(request),
     }
-    level = logging.WARNING if response.status_code >= 500 else logging.INFO
     request_logger.log(
         level,
         "%s %s %s %.1f ms route=%s user=%s request_id=%s",
