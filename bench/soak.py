@@ -5,9 +5,10 @@ Setup, all real processes launched the way the README's "Production" section say
 - PostgreSQL from DATABASE_URL: a dedicated database ``<name>_soak`` is dropped, created, migrated and
   seeded on each run (dropped at the end unless SOAK_KEEP=1); Redis from REDIS_URL (its Celery queues
   are purged at start); a fresh temporary var dir holding media and a new Oxen repository.
-- ``manage.py serve --workers SOAK_WORKERS`` (2), ``celery -A corral worker -Q default`` and
-  ``celery -A corral beat`` with EXPORT_INTERVAL_SECONDS=60, so the real export task runs every minute
-  on the worker while people work; LOG_FORMAT=json, LOG_LEVEL=INFO, the logs go to files in the var dir.
+- ``manage.py serve --workers SOAK_WORKERS`` (2), ``celery -A corral worker -Q default``,
+  ``celery -A corral worker -Q exports --concurrency 1`` and ``celery -A corral beat`` with
+  EXPORT_INTERVAL_SECONDS=60, so the real export task runs every minute on the exports worker while
+  people work; LOG_FORMAT=json, LOG_LEVEL=INFO, the logs go to files in the var dir.
 
 Load (one asyncio process speaking raw HTTP/1.1 on keep-alive connections, logged-in sessions):
 
@@ -29,7 +30,7 @@ Figures:
   connection pools and caches have settled; for a worker process whose first export ended later (the
   worker's JSON task lines name the process), the sample right after that export. ``rss_growth_pct``
   is the largest (end − baseline) / baseline of any process.
-- After the load, beat and the worker stop, one last export runs (``manage.py export_oxen``),
+- After the load, beat and the workers stop, one last export runs (``manage.py export_oxen``),
   and the database is compared with the Oxen dataset as a reader sees it: the part files of the batches
   whose commits are in the repository's log, newest ``updated_at`` winning per id (as the dataset card
   says). Every database row is compared at its current version (id and ``updated_at`` to the
@@ -666,7 +667,7 @@ def main() -> None:
     recreate_database(database_url)
     annotators, reviewers = seed(var_dir / "media")
     subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "corral", "purge", "-f", "-Q", "default,gpu"],
+        [sys.executable, "-m", "celery", "-A", "corral", "purge", "-f", "-Q", "default,exports,gpu"],
         cwd=ROOT, env=env, check=True, capture_output=True,
     )  # fmt: skip
 
@@ -676,6 +677,8 @@ def main() -> None:
                    "--workers", str(WORKERS)],
         "worker": [sys.executable, "-m", "celery", "-A", "corral", "worker", "-Q", "default",
                    "--hostname", "soak-default@%h"],
+        "exports": [sys.executable, "-m", "celery", "-A", "corral", "worker", "-Q", "exports",
+                    "--concurrency", "1", "--hostname", "soak-exports@%h"],
         "beat": [sys.executable, "-m", "celery", "-A", "corral", "beat"],
     }  # fmt: skip
     launched: dict[str, subprocess.Popen] = {}
@@ -687,7 +690,8 @@ def main() -> None:
                 )
         wait_until_healthy(port, launched)
         print(
-            f"server: manage.py serve, {WORKERS} processes; worker -Q default; beat, exports every 60 s; "
+            f"server: manage.py serve, {WORKERS} processes; workers -Q default and -Q exports; "
+            f"beat, exports every 60 s; "
             f"{ANNOTATORS} annotators, {REVIEWERS} reviewers, think {THINK_SECONDS} s; {SECONDS:.0f} s, "
             f"memory baseline after {WARMUP_SECONDS:.0f} s; {os.cpu_count()} CPUs, "
             f"load average before {os.getloadavg()[0]:.2f}",
@@ -699,7 +703,8 @@ def main() -> None:
 
         stop(launched.pop("beat"))
         # A warm shutdown lets a running export finish; one still running after 2 minutes is hung.
-        worker_stopped = stop(launched.pop("worker"), timeout=120)
+        stop(launched.pop("worker"))
+        worker_stopped = stop(launched.pop("exports"), timeout=120)
         from exports.models import ExportRun
 
         runs = {status: ExportRun.objects.filter(status=status).count() for status in ExportRun.Status.values}
@@ -716,7 +721,7 @@ def main() -> None:
             recreate_database(database_url, create=False)
 
     growth = {}
-    figures = rss_figures(pids, samples, first_exports(var_dir / "worker.log"))
+    figures = rss_figures(pids, samples, first_exports(var_dir / "exports.log"))
     print("rss_mb (start / baseline / end):")
     for pid, role in sorted(pids.items(), key=lambda item: item[1]):
         sizes = figures[pid]
@@ -733,7 +738,7 @@ def main() -> None:
     print(f"failure samples: {stats.samples}")
     print(f"healthz samples: {stats.healthz_samples}")
     print(f"exports during the run: {runs}")
-    print(f"worker stopped by SIGTERM within 2 minutes: {'yes' if worker_stopped else 'no, killed'}")
+    print(f"exports worker stopped by SIGTERM within 2 minutes: {'yes' if worker_stopped else 'no, killed'}")
     print(f"dataset checked: {result['votes']} votes, {result['preferences']} picks, {result['reviews']} reviews")
     print(f"request_log_lines: {request_lines}")
     print(f"other_failures: {stats.other_failures}")

@@ -183,7 +183,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {} if REDIS_URL else {"polling_interval": 0.01}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"generation.tasks.generate_images": {"queue": "gpu"}}
+# liboxen locks the dataset repository for the life of the process that opened it, so exports have a queue of
+# their own, consumed by exactly one single-process worker (embedded: the default worker, in the server).
+CELERY_TASK_ROUTES = {
+    "generation.tasks.generate_images": {"queue": "gpu"},
+    "exports.tasks.export_to_oxen": {"queue": "exports"},
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -143,8 +143,26 @@ def _configure_oxen() -> None:
         oxen.auth.auth.config_auth(host, settings.OXEN_API_KEY, str(config_dir / "auth_config.toml"))
 
 
+class ExportRepositoryBusy(Exception):
+    """Another process holds the Oxen repository: liboxen keeps its refs database locked for the life of the
+    process that opened it, so every export must run in the one process that owns the repository."""
+
+
 def repo_open() -> oxen.Repo:
     """The local dataset repository, created with an initial README commit on first use."""
+    try:
+        return _repo_open()
+    except ValueError as exc:
+        if "LOCK" not in str(exc):
+            raise
+        raise ExportRepositoryBusy(
+            f"The Oxen repository {settings.OXEN_REPO_PATH} is held by another process (the exports worker, or "
+            "`manage.py serve` in the embedded mode): liboxen keeps it locked for as long as that process lives. "
+            "Queue the export for that process instead (`export_oxen --queue`, or the admin's Export now)."
+        ) from exc
+
+
+def _repo_open() -> oxen.Repo:
     _configure_oxen()
     oxen = _oxen()
     path = Path(settings.OXEN_REPO_PATH)

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from exports.services import export_run
+from exports.services import ExportRepositoryBusy, export_run
 from labeling.models import Project
 
 logger = logging.getLogger(__name__)
@@ -15,4 +15,8 @@ def export_to_oxen(project_id: int | None = None) -> None:
     if project_id is not None and project is None:
         logger.warning("Export of project %s skipped: the project no longer exists.", project_id)
         return
-    export_run(project=project)
+    try:
+        export_run(project=project)
+    except ExportRepositoryBusy as exc:
+        # Nothing was written and every row stays due; the exports worker that owns the repository exports them.
+        logger.error("Export skipped: %s", exc)

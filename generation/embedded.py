@@ -48,7 +48,7 @@ def start_embedded_worker() -> list[threading.Thread]:
             hostname=hostname,
             pool_cls="threads",
             concurrency=2,
-            queues=["default"],
+            queues=["default", "exports"],
             without_heartbeat=True,
             without_mingle=True,
             without_gossip=True,

@@ -43,17 +43,17 @@ def purge_queues() -> None:
     from corral.celery import app
 
     with app.connection_for_write() as connection:
-        for queue in ("gpu", "default"):
+        for queue in ("gpu", "default", "exports"):
             connection.default_channel.queue_declare(queue=queue, durable=True, auto_delete=False)
             connection.default_channel.queue_purge(queue)
 
 
 @contextmanager
-def celery_worker():
+def celery_worker(queues: tuple[str, ...] = ("gpu", "default", "exports")):
     """A real Celery worker in a thread of this process, on the configured broker (memory or Redis)."""
     from celery.contrib.testing.worker import start_worker
 
     from corral.celery import app
 
-    with start_worker(app, pool="solo", perform_ping_check=False, queues=["gpu", "default"], shutdown_timeout=30):
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=list(queues), shutdown_timeout=30):
         yield

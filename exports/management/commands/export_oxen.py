@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from exports.models import ExportRun
-from exports.services import export_due_count, export_preview, export_run
+from exports.services import ExportRepositoryBusy, export_due_count, export_enqueue, export_preview, export_run
 from labeling.models import Project
 
 
@@ -17,8 +17,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--project", default="", help="export only this project (slug)")
         parser.add_argument("--dry-run", action="store_true", help="count what would be exported; write nothing")
+        parser.add_argument(
+            "--queue", action="store_true", help="hand the export to the exports worker instead of running it here"
+        )
 
-    def handle(self, *args, project: str, dry_run: bool, **options):
+    def handle(self, *args, project: str, dry_run: bool, queue: bool, **options):
+        if dry_run and queue:
+            raise CommandError("--dry-run and --queue exclude each other: a dry run counts here and queues nothing.")
         target = None
         if project:
             target = Project.objects.filter(slug=project).first()
@@ -30,8 +35,16 @@ class Command(BaseCommand):
             self.stdout.write(f"Would export: {_summary(export_preview(project=target))}.")
             return
 
-        with tqdm(total=export_due_count(project=target), unit="row", desc="export", file=self.stderr) as bar:
-            run = export_run(project=target, progress=bar.update)
+        if queue:
+            export_enqueue(project=target)
+            self.stdout.write("Export queued for the exports worker; its run appears in the admin's export runs.")
+            return
+
+        try:
+            with tqdm(total=export_due_count(project=target), unit="row", desc="export", file=self.stderr) as bar:
+                run = export_run(project=target, progress=bar.update)
+        except ExportRepositoryBusy as exc:
+            raise CommandError(str(exc)) from exc
         if run is None:
             self.stdout.write("Another export is running; nothing done. Try again when it has finished.")
             return
