@@ -304,7 +304,12 @@ def image_job_run(*, job_id: int, worker: str) -> GenerationJob | None:
 
 
 def stuck_jobs_fail() -> int:
-    """Fail jobs that have been running longer than GENERATION_JOB_TIME_LIMIT_SECONDS; returns how many."""
+    """Fail jobs that have been running longer than GENERATION_JOB_TIME_LIMIT_SECONDS; returns how many.
+
+    Each failure is announced on the group its kind's page listens on.
+    """
+    from generation.text_services import text_job_fail
+
     limit = settings.GENERATION_JOB_TIME_LIMIT_SECONDS
     cutoff = timezone.now() - timedelta(seconds=limit)
     stuck = GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING, started_at__lt=cutoff)
@@ -312,18 +317,20 @@ def stuck_jobs_fail() -> int:
         f"Generation did not finish within {limit // 60} minutes; its worker was probably stopped. "
         "Retry to generate again."
     )
-    return sum(_job_fail(job_id=job_id, message=message) for job_id in stuck.values_list("pk", flat=True))
+    failed = 0
+    for job_id, kind in stuck.values_list("pk", "kind"):
+        fail = text_job_fail if kind == GenerationJob.Kind.TEXT else _job_fail
+        failed += fail(job_id=job_id, message=message)
+    return failed
 
 
 def pending_jobs_requeue() -> int:
-    """Send every pending image job to the queue again; for the embedded broker, which forgets them on restart."""
-    from generation.tasks import generate_images
+    """Send every pending job to its queue again; for the embedded broker, which forgets them on restart."""
+    from generation.tasks import generate_images, generate_text
 
-    pending = list(
-        GenerationJob.objects.filter(status=GenerationJob.Status.PENDING, kind=GenerationJob.Kind.IMAGE)
-        .order_by("created_at")
-        .values_list("pk", flat=True)
-    )
-    for job_id in pending:
-        generate_images.delay(job_id)
+    task_for_kind = {GenerationJob.Kind.IMAGE: generate_images, GenerationJob.Kind.TEXT: generate_text}
+    pending = GenerationJob.objects.filter(status=GenerationJob.Status.PENDING).order_by("created_at")
+    pending = list(pending.values_list("pk", "kind"))
+    for job_id, kind in pending:
+        task_for_kind[kind].delay(job_id)
     return len(pending)
