@@ -21,6 +21,7 @@ import psycopg
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 
 from tests.conftest import _free_port, missing
 from tests.generation.conftest import demo_model_path  # noqa: F401  (a session fixture shared with these tests)
@@ -163,6 +164,15 @@ def private_database(private_postgres, request) -> str:
     private_postgres.execute(f'DROP DATABASE IF EXISTS "{name}"')
     private_postgres.execute(f'CREATE DATABASE "{name}" TEMPLATE corral_template')
     return private_postgres.url(name)
+
+
+@pytest.fixture
+def shared_database(transactional_db) -> str:
+    """The URL of this test's own database, for subprocesses to share with the test (committed data only)."""
+    if connection.vendor != "postgresql":
+        missing("PostgreSQL (set DATABASE_URL)")
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(scope="session")
