@@ -103,3 +103,27 @@ def test_a_text_job_streaming_to_a_stopped_redis_still_stores_its_answer(
     finally:
         llm_server.shutdown()
     assert Candidate.objects.get(task=task).text == "The capital of France is Paris."
+
+
+@pytest.mark.browser
+def test_the_task_page_says_live_updates_are_unavailable_until_redis_is_back(
+    browser, annotator, running_job, private_redis, processes, production_env, shared_database
+):
+    server = processes.server(production_env(database_url=shared_database, redis_url=private_redis.url()))
+    context = browser.new_context(base_url=server.base_url)
+    context.add_cookies([{"name": "sessionid", "value": session_for(annotator), "url": server.base_url}])
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    notice = page.locator("#live-updates-notice")
+    try:
+        private_redis.stop()
+        page.goto(f"/tasks/{running_job.task_id}/")
+        notice.filter(has_text="Live updates are unavailable; refreshing every 1.5 s.").wait_for(state="visible")
+        # Meanwhile the panel is polled: a step saved by the worker shows without the socket.
+        GenerationJob.objects.filter(pk=running_job.pk).update(progress_step=7)
+        page.locator("#job-status", has_text="step 7 of 10").wait_for()
+
+        private_redis.start()
+        notice.wait_for(state="hidden")
+    finally:
+        context.close()
