@@ -107,10 +107,33 @@ def _prompt_warnings(*, project: Project, prompt: str) -> list[str]:
     ]
 
 
+QUEUE_UNAVAILABLE = "The job queue could not be reached, so no worker got this job. Retry in a moment."
+
+
+def job_enqueue_on_commit(*, job: GenerationJob) -> None:
+    """Send the job to its worker queue once the transaction commits.
+
+    A broker that cannot be reached fails the job, so the page shows why and offers a retry,
+    rather than the request failing and the job waiting forever for a message never sent.
+    """
+    from generation.tasks import generate_images, generate_text
+    from generation.text_services import text_job_fail
+
+    image = job.kind == GenerationJob.Kind.IMAGE
+    celery_task, fail = (generate_images, _job_fail) if image else (generate_text, text_job_fail)
+
+    def send() -> None:
+        try:
+            celery_task.delay(job.pk)
+        except Exception:  # kombu's OperationalError, or whatever the transport raises
+            logger.warning("could not queue generation job %s", job.pk, exc_info=True)
+            fail(job_id=job.pk, message=QUEUE_UNAVAILABLE)
+
+    transaction.on_commit(send)
+
+
 def image_generation_start(*, task: Task, requested_by=None) -> GenerationJob:
     """Queue a job that makes the task's candidate images; the worker gets it once the transaction commits."""
-    from generation.tasks import generate_images
-
     if task.project.kind != Project.Kind.IMAGE:
         raise GenerationRefused(f"{task.project.name} is not an image project.")
     try:
@@ -125,7 +148,7 @@ def image_generation_start(*, task: Task, requested_by=None) -> GenerationJob:
         raise GenerationRefused("This task is already queued for generation.") from None
     Task.objects.filter(pk=task.pk).update(status=Task.Status.GENERATING, updated_at=timezone.now())
     task.status = Task.Status.GENERATING
-    generate_images.delay_on_commit(job.pk)
+    job_enqueue_on_commit(job=job)
     return job
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from corral.realtime import group_name, group_send
 from generation import llm, uncertainty
 from generation.models import GenerationJob
-from generation.services import GenerationRefused, job_claim
+from generation.services import GenerationRefused, job_claim, job_enqueue_on_commit
 from labeling.models import Candidate, Project, Task
 
 logger = logging.getLogger(__name__)
@@ -86,9 +86,7 @@ def text_generation_request(*, user, task: Task) -> GenerationJob:
         # Another request created the active job between our check and insert.
         return task.generation_jobs.get(status__in=GenerationJob.ACTIVE_STATUSES)
     Task.objects.filter(pk=task.pk).update(status=Task.Status.GENERATING, updated_at=timezone.now())
-    from generation.tasks import generate_text  # the task module imports this one
-
-    generate_text.delay_on_commit(job.pk)
+    job_enqueue_on_commit(job=job)
     return job
 
 

@@ -127,3 +127,23 @@ def test_the_task_page_says_live_updates_are_unavailable_until_redis_is_back(
         notice.wait_for(state="hidden")
     finally:
         context.close()
+
+
+def test_a_prompt_sent_while_redis_is_down_fails_its_job_with_a_reason_and_a_retry_queues_it_once_redis_is_back(
+    project, annotator, private_redis, processes, production_env, shared_database
+):
+    server = processes.server(production_env(database_url=shared_database, redis_url=private_redis.url()))
+    user = Annotator(server.base_url, session_for(annotator))
+    private_redis.stop()
+
+    sent = user.request("POST", f"/p/{project.slug}/generate", {"prompt": "a heron in the fog"})
+
+    assert sent.status == 302, sent.body
+    job = GenerationJob.objects.get()
+    assert job.status == GenerationJob.Status.FAILED and "job queue could not be reached" in job.error_message
+    page = user.request("GET", f"/tasks/{job.task_id}/")
+    assert "job queue could not be reached" in page.body and "Retry" in page.body
+
+    private_redis.start()
+    assert user.request("POST", f"/tasks/{job.task_id}/retry").status == 302
+    assert GenerationJob.objects.exclude(pk=job.pk).get().status == GenerationJob.Status.PENDING
