@@ -258,6 +258,22 @@ def _failure_message(exc: Exception, *, project: Project) -> str:
     return f"Generation failed ({type(exc).__name__}: {exc}). Retry, or ask an admin to check the worker log."
 
 
+def job_files_folder(job_id: int) -> str:
+    """Where a job writes its images: one folder per job, so the files of a job whose worker died can be found."""
+    return f"candidates/{job_id}"
+
+
+def _job_files_delete(job_id: int) -> int:
+    folder = job_files_folder(job_id)
+    try:
+        _, names = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return 0
+    for name in names:
+        default_storage.delete(f"{folder}/{name}")
+    return len(names)
+
+
 def image_job_run(*, job_id: int, worker: str) -> GenerationJob | None:
     """Make a job's images and store them as candidates, all or nothing.
 
@@ -287,7 +303,7 @@ def image_job_run(*, job_id: int, worker: str) -> GenerationJob | None:
         candidates = []
         for index, (seed, picture) in enumerate(zip(seeds, pictures, strict=True)):
             uid = uuid.uuid4()
-            stored.append(default_storage.save(f"candidates/{uid}.png", ContentFile(_png(picture))))
+            stored.append(default_storage.save(f"{job_files_folder(job.pk)}/{uid}.png", ContentFile(_png(picture))))
             candidates.append(
                 Candidate(
                     task=task,
@@ -342,8 +358,13 @@ def stuck_jobs_fail() -> int:
     )
     failed = 0
     for job_id, kind in stuck.values_list("pk", "kind"):
-        fail = text_job_fail if kind == GenerationJob.Kind.TEXT else _job_fail
-        failed += fail(job_id=job_id, message=message)
+        if kind == GenerationJob.Kind.TEXT:
+            failed += text_job_fail(job_id=job_id, message=message)
+        elif _job_fail(job_id=job_id, message=message):
+            failed += 1
+            # A worker killed while storing the images leaves them behind; nothing refers to them.
+            if removed := _job_files_delete(job_id):
+                logger.warning("removed %d image(s) left by stuck generation job %s", removed, job_id)
     return failed
 
 

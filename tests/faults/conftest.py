@@ -82,9 +82,9 @@ class PrivatePostgres:
         self.data = root / "data"
         self.port = _free_port()
 
-    def _as_postgres(self, *command: str) -> subprocess.CompletedProcess:
+    def _as_postgres(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        return subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=120, check=True)
+        return subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=120, check=check)
 
     def url(self, database: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
@@ -98,8 +98,11 @@ class PrivatePostgres:
         log = str(self.root / "postgres.log")
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
 
-    def stop(self) -> None:
-        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+    def stop(self, mode: str = "fast") -> None:
+        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def running(self) -> bool:
+        return self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "status", check=False).returncode == 0
 
     def execute(self, sql: str, database: str = "postgres") -> list[tuple]:
         with psycopg.connect(self.url(database), autocommit=True) as connection:
@@ -137,29 +140,16 @@ def private_postgres():
         assert migrated.returncode == 0, migrated.stderr
         yield cluster
     finally:
-        subprocess.run(
-            [
-                "runuser",
-                "-u",
-                "postgres",
-                "--",
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(cluster.data),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-            capture_output=True,
-            timeout=60,
-        )
+        if cluster.running():
+            cluster.stop(mode="immediate")
         shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
 def private_database(private_postgres, request) -> str:
     """A fresh, migrated database in the private cluster; returns its URL."""
+    if not private_postgres.running():  # an earlier test failed while the cluster was stopped
+        private_postgres.start()
     name = f"fault_{request.node.name.lower()}"[:60].replace("[", "_").replace("]", "").replace("-", "_")
     private_postgres.execute(f'DROP DATABASE IF EXISTS "{name}"')
     private_postgres.execute(f'CREATE DATABASE "{name}" TEMPLATE corral_template')
