@@ -44,7 +44,7 @@ def test_the_celery_task_stores_one_png_candidate_per_distinct_seed(image_projec
     assert [candidate.index for candidate in candidates] == [0, 1, 2, 3]
     assert len({candidate.seed for candidate in candidates}) == 4
     for candidate in candidates:
-        assert candidate.image.name == f"candidates/{candidate.uid}.png"
+        assert candidate.image.name == f"candidates/{job.pk}/{candidate.uid}.png"
         with candidate.image.open("rb") as file:
             picture = Image.open(io.BytesIO(file.read()))
         assert picture.format == "PNG" and picture.size == (64, 64)
