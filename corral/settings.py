@@ -99,7 +99,9 @@ TEMPLATES = [
 if DATABASE_URL:
     # Under ASGI, sync views run on changing threads, so persistent per-thread
     # connections leak; Django's psycopg pool (DATABASE_POOL_SIZE > 0) reuses them safely.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # Health checks make the pool test a connection before lending it (one empty round trip), so connections
+    # broken by a database restart are replaced instead of failing the first requests after it is back.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
     _pool_size = env_int("DATABASE_POOL_SIZE", 0, minimum=0)
     if _pool_size and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size, "timeout": 10}

@@ -11,3 +11,5 @@ urlpatterns = [
     path("", include("generation.text_urls")),
     path("", include("generation.urls")),
 ]
+
+handler500 = "corral.errors.server_error"

@@ -106,6 +106,9 @@ def _stream(
                 token_logprobs.extend(
                     {"token": item.token, "logprob": item.logprob} for item in choice.logprobs.content
                 )
+    if finish_reason is None:
+        # The connection ended without the final chunk: what arrived is the start of an answer, not an answer.
+        raise LLMError("the LLM stream broke off before the answer was complete", transient=True)
     return ChatResult(
         text="".join(parts),
         token_logprobs=token_logprobs or None,

@@ -107,10 +107,33 @@ def _prompt_warnings(*, project: Project, prompt: str) -> list[str]:
     ]
 
 
+QUEUE_UNAVAILABLE = "The job queue could not be reached, so no worker got this job. Retry in a moment."
+
+
+def job_enqueue_on_commit(*, job: GenerationJob) -> None:
+    """Send the job to its worker queue once the transaction commits.
+
+    A broker that cannot be reached fails the job, so the page shows why and offers a retry,
+    rather than the request failing and the job waiting forever for a message never sent.
+    """
+    from generation.tasks import generate_images, generate_text
+    from generation.text_services import text_job_fail
+
+    image = job.kind == GenerationJob.Kind.IMAGE
+    celery_task, fail = (generate_images, _job_fail) if image else (generate_text, text_job_fail)
+
+    def send() -> None:
+        try:
+            celery_task.delay(job.pk)
+        except Exception:  # kombu's OperationalError, or whatever the transport raises
+            logger.warning("could not queue generation job %s", job.pk, exc_info=True)
+            fail(job_id=job.pk, message=QUEUE_UNAVAILABLE)
+
+    transaction.on_commit(send)
+
+
 def image_generation_start(*, task: Task, requested_by=None) -> GenerationJob:
     """Queue a job that makes the task's candidate images; the worker gets it once the transaction commits."""
-    from generation.tasks import generate_images
-
     if task.project.kind != Project.Kind.IMAGE:
         raise GenerationRefused(f"{task.project.name} is not an image project.")
     try:
@@ -125,7 +148,7 @@ def image_generation_start(*, task: Task, requested_by=None) -> GenerationJob:
         raise GenerationRefused("This task is already queued for generation.") from None
     Task.objects.filter(pk=task.pk).update(status=Task.Status.GENERATING, updated_at=timezone.now())
     task.status = Task.Status.GENERATING
-    generate_images.delay_on_commit(job.pk)
+    job_enqueue_on_commit(job=job)
     return job
 
 
@@ -235,6 +258,22 @@ def _failure_message(exc: Exception, *, project: Project) -> str:
     return f"Generation failed ({type(exc).__name__}: {exc}). Retry, or ask an admin to check the worker log."
 
 
+def job_files_folder(job_id: int) -> str:
+    """Where a job writes its images: one folder per job, so the files of a job whose worker died can be found."""
+    return f"candidates/{job_id}"
+
+
+def _job_files_delete(job_id: int) -> int:
+    folder = job_files_folder(job_id)
+    try:
+        _, names = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return 0
+    for name in names:
+        default_storage.delete(f"{folder}/{name}")
+    return len(names)
+
+
 def image_job_run(*, job_id: int, worker: str) -> GenerationJob | None:
     """Make a job's images and store them as candidates, all or nothing.
 
@@ -264,7 +303,7 @@ def image_job_run(*, job_id: int, worker: str) -> GenerationJob | None:
         candidates = []
         for index, (seed, picture) in enumerate(zip(seeds, pictures, strict=True)):
             uid = uuid.uuid4()
-            stored.append(default_storage.save(f"candidates/{uid}.png", ContentFile(_png(picture))))
+            stored.append(default_storage.save(f"{job_files_folder(job.pk)}/{uid}.png", ContentFile(_png(picture))))
             candidates.append(
                 Candidate(
                     task=task,
@@ -304,7 +343,12 @@ def image_job_run(*, job_id: int, worker: str) -> GenerationJob | None:
 
 
 def stuck_jobs_fail() -> int:
-    """Fail jobs that have been running longer than GENERATION_JOB_TIME_LIMIT_SECONDS; returns how many."""
+    """Fail jobs that have been running longer than GENERATION_JOB_TIME_LIMIT_SECONDS; returns how many.
+
+    Each failure is announced on the group its kind's page listens on.
+    """
+    from generation.text_services import text_job_fail
+
     limit = settings.GENERATION_JOB_TIME_LIMIT_SECONDS
     cutoff = timezone.now() - timedelta(seconds=limit)
     stuck = GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING, started_at__lt=cutoff)
@@ -312,18 +356,25 @@ def stuck_jobs_fail() -> int:
         f"Generation did not finish within {limit // 60} minutes; its worker was probably stopped. "
         "Retry to generate again."
     )
-    return sum(_job_fail(job_id=job_id, message=message) for job_id in stuck.values_list("pk", flat=True))
+    failed = 0
+    for job_id, kind in stuck.values_list("pk", "kind"):
+        if kind == GenerationJob.Kind.TEXT:
+            failed += text_job_fail(job_id=job_id, message=message)
+        elif _job_fail(job_id=job_id, message=message):
+            failed += 1
+            # A worker killed while storing the images leaves them behind; nothing refers to them.
+            if removed := _job_files_delete(job_id):
+                logger.warning("removed %d image(s) left by stuck generation job %s", removed, job_id)
+    return failed
 
 
 def pending_jobs_requeue() -> int:
-    """Send every pending image job to the queue again; for the embedded broker, which forgets them on restart."""
-    from generation.tasks import generate_images
+    """Send every pending job to its queue again; for the embedded broker, which forgets them on restart."""
+    from generation.tasks import generate_images, generate_text
 
-    pending = list(
-        GenerationJob.objects.filter(status=GenerationJob.Status.PENDING, kind=GenerationJob.Kind.IMAGE)
-        .order_by("created_at")
-        .values_list("pk", flat=True)
-    )
-    for job_id in pending:
-        generate_images.delay(job_id)
+    task_for_kind = {GenerationJob.Kind.IMAGE: generate_images, GenerationJob.Kind.TEXT: generate_text}
+    pending = GenerationJob.objects.filter(status=GenerationJob.Status.PENDING).order_by("created_at")
+    pending = list(pending.values_list("pk", "kind"))
+    for job_id, kind in pending:
+        task_for_kind[kind].delay(job_id)
     return len(pending)

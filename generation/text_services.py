@@ -12,7 +12,7 @@ from django.utils import timezone
 from corral.realtime import group_name, group_send
 from generation import llm, uncertainty
 from generation.models import GenerationJob
-from generation.services import GenerationRefused, job_claim
+from generation.services import GenerationRefused, job_claim, job_enqueue_on_commit
 from labeling.models import Candidate, Project, Task
 
 logger = logging.getLogger(__name__)
@@ -86,9 +86,7 @@ def text_generation_request(*, user, task: Task) -> GenerationJob:
         # Another request created the active job between our check and insert.
         return task.generation_jobs.get(status__in=GenerationJob.ACTIVE_STATUSES)
     Task.objects.filter(pk=task.pk).update(status=Task.Status.GENERATING, updated_at=timezone.now())
-    from generation.tasks import generate_text  # the task module imports this one
-
-    generate_text.delay_on_commit(job.pk)
+    job_enqueue_on_commit(job=job)
     return job
 
 
@@ -198,11 +196,11 @@ def text_job_run(
             group_send(group, {"type": "llm.status", "status": "retrying", "message": message})
             return JobOutcome("retrying", countdown)
         message = f"Gave up after {attempt + 1} attempts: {error.message}" if error.transient else error.message
-        _text_job_fail(job=job, message=message)
+        text_job_fail(job_id=job.pk, message=message)
         return JobOutcome("failed")
     except Exception as exc:
         logger.exception("text job %s crashed", job_id)
-        _text_job_fail(job=job, message=f"Internal error: {exc.__class__.__name__}: {exc}")
+        text_job_fail(job_id=job.pk, message=f"Internal error: {exc.__class__.__name__}: {exc}")
         raise
     _job_update(job, status=GenerationJob.Status.SUCCEEDED, error_message="", finished_at=timezone.now())
     Task.objects.filter(pk=task.pk).update(status=Task.Status.READY, updated_at=timezone.now())
@@ -210,10 +208,19 @@ def text_job_run(
     return JobOutcome("succeeded")
 
 
-def _text_job_fail(*, job: GenerationJob, message: str) -> None:
-    _job_update(job, status=GenerationJob.Status.FAILED, error_message=message, finished_at=timezone.now())
-    Task.objects.filter(pk=job.task_id).update(status=Task.Status.FAILED, updated_at=timezone.now())
-    group_send(llm_stream_group(job.task_id), {"type": "llm.status", "status": "failed", "message": message})
+def text_job_fail(*, job_id: int, message: str) -> bool:
+    """Fail a pending or running text job and tell its task page; False when it had already ended."""
+    now = timezone.now()
+    with transaction.atomic():
+        failed = GenerationJob.objects.filter(pk=job_id, status__in=GenerationJob.ACTIVE_STATUSES).update(
+            status=GenerationJob.Status.FAILED, error_message=message, finished_at=now, updated_at=now
+        )
+        if failed:
+            Task.objects.filter(generation_jobs=job_id).update(status=Task.Status.FAILED, updated_at=now)
+    if failed:
+        task_id = GenerationJob.objects.filter(pk=job_id).values_list("task_id", flat=True).get()
+        group_send(llm_stream_group(task_id), {"type": "llm.status", "status": "failed", "message": message})
+    return bool(failed)
 
 
 def text_generation_retry(*, user, job: GenerationJob) -> GenerationJob:

@@ -7,6 +7,5 @@ from generation import text_views
 urlpatterns = [
     path("tasks/<int:pk>/answers/", text_views.text_panel, name="generation-text-panel"),
     path("tasks/<int:pk>/answers/generate", text_views.text_generate, name="generation-text-generate"),
-    path("tasks/<int:pk>/answers/jobs/<int:job_pk>/retry", text_views.text_retry, name="generation-text-retry"),
     path("p/<slug:slug>/answers/generate", text_views.text_generate_batch, name="generation-text-generate-batch"),
 ]

@@ -1,14 +1,12 @@
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from generation.models import GenerationJob
 from generation.text_services import (
     TextGenerationError,
     text_generation_enqueue_batch,
     text_generation_request,
-    text_generation_retry,
 )
 from labeling.access import Capability, get_project_for_user, get_task_for_user
 
@@ -33,7 +31,7 @@ def text_panel(request, pk: int):
     return render(request, "generation/_text_panel.html", _panel_context(task))
 
 
-def _panel_or_page(request, task):
+def text_panel_or_page(request, task):
     if request.htmx:
         return render(request, "generation/_text_panel.html", _panel_context(task))
     return redirect(task)
@@ -46,18 +44,7 @@ def text_generate(request, pk: int):
         text_generation_request(user=request.user, task=task)
     except TextGenerationError as error:
         messages.error(request, str(error))
-    return _panel_or_page(request, task)
-
-
-@require_POST
-def text_retry(request, pk: int, job_pk: int):
-    task = get_task_for_user(user=request.user, pk=pk)
-    job = get_object_or_404(GenerationJob, pk=job_pk, task=task)
-    try:
-        text_generation_retry(user=request.user, job=job)
-    except TextGenerationError as error:
-        messages.error(request, str(error))
-    return _panel_or_page(request, task)
+    return text_panel_or_page(request, task)
 
 
 @require_POST

@@ -5,7 +5,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generation.models import GenerationJob
+from generation.selectors import job_latest_for_task
 from generation.services import GenerationLimited, GenerationRefused, generation_request, generation_retry
+from generation.text_services import TextGenerationError, text_generation_retry
+from generation.text_views import text_panel_or_page
 from labeling.access import get_project_for_user, get_task_for_user
 
 JOB_STATUS_PARTIAL = "generation/_job_status.html#job-status"
@@ -47,14 +50,12 @@ def job_status(request, pk: int):
     return render(request, JOB_STATUS_PARTIAL, {"job": job, "task": job.task})
 
 
-@require_POST
-def task_retry(request, pk: int):
-    task = get_task_for_user(user=request.user, pk=pk)
+def _image_retry(request, task):
     try:
         job = generation_retry(user=request.user, task=task)
     except GenerationRefused as exc:
         if request.htmx:
-            job = task.generation_jobs.order_by("-created_at", "-pk").first()
+            job = job_latest_for_task(task=task)
             return render(request, JOB_STATUS_PARTIAL, {"job": job, "task": task, "retry_error": str(exc)})
         messages.error(request, str(exc))
         return redirect(task)
@@ -62,3 +63,21 @@ def task_retry(request, pk: int):
         return render(request, JOB_STATUS_PARTIAL, {"job": job, "task": task})
     messages.success(request, "Generation queued again.")
     return redirect(task)
+
+
+def _text_retry(request, task, job: GenerationJob):
+    try:
+        text_generation_retry(user=request.user, job=job)
+    except TextGenerationError as error:
+        messages.error(request, str(error))
+    return text_panel_or_page(request, task)
+
+
+@require_POST
+def task_retry(request, pk: int):
+    """Retry a task's failed generation: its images, or its LLM answers, by the kind of its latest job."""
+    task = get_task_for_user(user=request.user, pk=pk)
+    job = job_latest_for_task(task=task)
+    if job is not None and job.kind == GenerationJob.Kind.TEXT:
+        return _text_retry(request, task, job)
+    return _image_retry(request, task)

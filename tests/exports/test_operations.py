@@ -26,6 +26,7 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.fault
 def test_an_unreachable_remote_fails_the_push_clearly_and_the_next_run_tries_again(
     oxen_repo, settings, one_vote, annotator
 ):

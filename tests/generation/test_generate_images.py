@@ -1,15 +1,18 @@
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image
 
 from generation import images
 from generation.models import GenerationJob
-from generation.services import generation_request, generation_requeue
+from generation.services import generation_request, generation_requeue, job_files_folder
 from generation.tasks import fail_stuck_jobs, generate_images
 from labeling.models import Candidate, Task
 from tests.generation.conftest import TEST_STEPS
@@ -26,7 +29,9 @@ def run(job: GenerationJob) -> GenerationJob:
 
 
 def stored_files() -> list[str]:
-    return default_storage.listdir("candidates")[1] if default_storage.exists("candidates") else []
+    """Names of the candidate images on disk, whichever job folder holds them."""
+    folder = Path(settings.MEDIA_ROOT) / "candidates"
+    return [path.name for path in folder.rglob("*") if path.is_file()]
 
 
 def test_the_celery_task_stores_one_png_candidate_per_distinct_seed(image_project, annotator):
@@ -39,7 +44,7 @@ def test_the_celery_task_stores_one_png_candidate_per_distinct_seed(image_projec
     assert [candidate.index for candidate in candidates] == [0, 1, 2, 3]
     assert len({candidate.seed for candidate in candidates}) == 4
     for candidate in candidates:
-        assert candidate.image.name == f"candidates/{candidate.uid}.png"
+        assert candidate.image.name == f"candidates/{job.pk}/{candidate.uid}.png"
         with candidate.image.open("rb") as file:
             picture = Image.open(io.BytesIO(file.read()))
         assert picture.format == "PNG" and picture.size == (64, 64)
@@ -170,8 +175,12 @@ def test_a_job_running_past_the_time_limit_is_failed_by_the_beat_and_can_be_requ
     long_ago = timezone.now() - timezone.timedelta(seconds=601)
     GenerationJob.objects.filter(pk=stuck.pk).update(status=GenerationJob.Status.RUNNING, started_at=long_ago)
     GenerationJob.objects.filter(pk=fresh.pk).update(status=GenerationJob.Status.RUNNING, started_at=timezone.now())
+    # What a worker killed while storing its images leaves behind, and what a live one is writing.
+    default_storage.save(f"{job_files_folder(stuck.pk)}/left-behind.png", ContentFile(b"png"))
+    default_storage.save(f"{job_files_folder(fresh.pk)}/being-written.png", ContentFile(b"png"))
 
     assert fail_stuck_jobs.apply().get() == 1
+    assert stored_files() == ["being-written.png"]
 
     stuck.refresh_from_db()
     fresh.refresh_from_db()

@@ -3,7 +3,11 @@
 Each request to /v1/chat/completions takes the next scripted reply: an answer
 (streamed as SSE when the request asks for ``stream``, with or without
 logprobs), an HTTP error with a body like OpenAI's, or a hang (nothing is sent
-until the server stops, so the client's timeout fires). Requests are recorded.
+until the server stops, so the client's timeout fires). A streamed answer can
+also break off after some tokens: the connection drops, or the stream stalls
+there. With no reply left, every request gets the ``exhausted`` reply (a 500
+unless set otherwise), so a server that keeps failing takes one line. Requests
+are recorded.
 """
 
 import json
@@ -19,6 +23,8 @@ class Answer:
     logprobs: bool = True
     reject_logprobs: bool = False  # 400 naming logprobs when they are asked for, like some local servers
     model: str = "fake-model"
+    break_after: int | None = None  # a streamed answer stops after this many tokens...
+    stall: bool = False  # ...and then hangs (True) or drops the connection (False)
 
 
 @dataclass
@@ -39,6 +45,7 @@ class FakeOpenAI:
     requests: list[dict] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     base_url: str = ""
+    exhausted: object = field(default_factory=lambda: Failure(500, "the fake server has no scripted reply left"))
 
     def answer(self, text_or_tokens, **options) -> None:
         tokens = text_or_tokens if isinstance(text_or_tokens, list) else [(text_or_tokens, -0.01)]
@@ -78,10 +85,7 @@ def _handler(fake: FakeOpenAI):
             if self.path != "/v1/chat/completions":
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
                 return
-            if not fake.script:
-                self._json(500, {"error": {"message": "the fake server has no scripted reply left"}})
-                return
-            reply = fake.script.popleft()
+            reply = fake.script.popleft() if fake.script else fake.exhausted
             if isinstance(reply, Hang):
                 fake.release.wait(60)
                 return
@@ -124,7 +128,12 @@ def _handler(fake: FakeOpenAI):
             base = {"id": "cmpl-1", "object": "chat.completion.chunk", "created": 0, "model": reply.model}
             first = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
             self._event({**base, "choices": [first]})
-            for token, logprob in reply.tokens:
+            for sent, (token, logprob) in enumerate(reply.tokens):
+                if sent == reply.break_after:
+                    if reply.stall:
+                        fake.release.wait(60)
+                    self.close_connection = True
+                    return
                 choice = {"index": 0, "delta": {"content": token}, "finish_reason": None}
                 if with_logprobs:
                     choice["logprobs"] = self._logprobs([(token, logprob)])

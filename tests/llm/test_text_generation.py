@@ -5,9 +5,10 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.urls import reverse
+from django.utils import timezone
 
 from generation.models import GenerationJob
-from generation.tasks import generate_text
+from generation.tasks import fail_stuck_jobs, generate_text
 from generation.text_services import llm_stream_group, retry_countdown, text_generation_request, text_job_run
 from labeling.models import Candidate, Membership, Task
 from tests.conftest import make_user
@@ -189,7 +190,7 @@ def test_an_invalid_key_fails_at_once_with_the_servers_message(fake_llm, task, w
     client.force_login(writer)
     page = client.get(task.get_absolute_url()).content.decode()
     assert "401: Incorrect API key provided: sk-wrong" in page
-    assert reverse("generation-text-retry", args=[task.pk, job.pk]) in page
+    assert reverse("generation-retry", args=[task.pk]) in page
 
 
 def test_retrying_a_failed_job_queues_a_new_one(fake_llm, task, writer, client):
@@ -197,7 +198,7 @@ def test_retrying_a_failed_job_queues_a_new_one(fake_llm, task, writer, client):
     job = new_job(task, writer)
     text_job_run(job_id=job.pk)
     client.force_login(writer)
-    response = client.post(reverse("generation-text-retry", args=[task.pk, job.pk]))
+    response = client.post(reverse("generation-retry", args=[task.pk]))
     assert response.status_code == 302
     retry = task.generation_jobs.latest("created_at")
     assert retry.pk != job.pk and retry.status == GenerationJob.Status.PENDING
@@ -269,3 +270,18 @@ def test_a_manager_queues_answers_for_every_new_task(fake_llm, text_project, cli
     response = client.post(reverse("generation-text-generate-batch", args=[text_project.slug]), follow=True)
     assert "Queued answers for 2 new tasks." in response.content.decode()
     assert GenerationJob.objects.filter(status="pending", kind="text").count() == 2
+
+
+def test_a_text_job_stuck_running_is_failed_by_the_beat_and_its_task_page_hears_it(fake_llm, task, writer, settings):
+    settings.GENERATION_JOB_TIME_LIMIT_SECONDS = 600
+    job = new_job(task, writer)
+    long_ago = timezone.now() - timezone.timedelta(seconds=601)
+    GenerationJob.objects.filter(pk=job.pk).update(status=GenerationJob.Status.RUNNING, started_at=long_ago)
+
+    events = events_sent_while(lambda: fail_stuck_jobs.apply(), llm_stream_group(task.pk))
+
+    job.refresh_from_db()
+    task.refresh_from_db()
+    assert job.status == GenerationJob.Status.FAILED and "did not finish within 10 minutes" in job.error_message
+    assert task.status == Task.Status.FAILED
+    assert events == [{"type": "llm.status", "status": "failed", "message": job.error_message}]
