@@ -78,6 +78,8 @@ SITE: dict[str, Route] = {
     "accounts-login": Route(
         get={"anonymous": OK} | everyone_logged_in(OK), post={"anonymous": OK} | everyone_logged_in(OK), public=True
     ),
+    # The admin's login is the site's (throttled) one.
+    "accounts-admin-login": Route(get={"anonymous": LOGIN} | everyone_logged_in(LOGIN), public=True),
     "accounts-logout": Route(post=everyone_logged_in(LOGIN)),  # logged out, back to the login page
     "accounts-password-change": Route(get=everyone_logged_in(OK), post=everyone_logged_in(OK)),
     "accounts-password-change-done": Route(get=everyone_logged_in(OK)),
@@ -297,7 +299,7 @@ ADMIN_CUSTOM: dict[str, Route] = {
 
 
 def check_sent_to_a_login_page(response, actor: str, context: str) -> None:
-    """Anonymous visitors go to the site's login; logged-in non-staff to the admin's, which says they lack access."""
+    """Anonymous visitors go to the site's login; logged-in non-staff to the admin's (which leads there too)."""
     login = reverse("accounts-login") if actor == "anonymous" else reverse("admin:login")
     assert response.status_code == 302, (context, actor, response.status_code)
     assert response["Location"].startswith(login), (context, actor, response["Location"])

@@ -1,0 +1,44 @@
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import redirect_to_login
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.throttle import login_failure_record, login_failures_clear, login_lock_for
+
+
+def _client_address(request) -> str | None:
+    # uvicorn puts the client's address here, from X-Forwarded-For when the proxy is trusted
+    # (FORWARDED_ALLOW_IPS), so a proxy in front does not make every visitor share one address.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class ThrottledLoginView(auth_views.LoginView):
+    """Django's login page, refusing to check passwords after too many failures for a username or address."""
+
+    template_name = "accounts/login.html"
+
+    def post(self, request, *args, **kwargs):
+        username = request.POST.get("username", "")
+        lock = login_lock_for(username=username, ip_address=_client_address(request))
+        if lock is not None:
+            form = self.get_form()
+            context = self.get_context_data(form=form, throttled=lock.message(now=timezone.now()))
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        login_failure_record(username=self.request.POST.get("username", ""), ip_address=_client_address(self.request))
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        login_failures_clear(username=form.get_user().get_username())
+        return super().form_valid(form)
+
+
+@login_not_required
+@require_GET
+def admin_login(request):
+    """The admin's own login form would bypass the throttle: log in on the site's page, then go on."""
+    return redirect_to_login(request.GET.get("next") or reverse("admin:index"), login_url=reverse("accounts-login"))
