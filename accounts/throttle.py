@@ -31,7 +31,8 @@ class LoginLock:
 
 
 def _normalized(username: str) -> str:
-    return username.strip().casefold()[:150]
+    # NUL cannot be stored in PostgreSQL; dropping it still counts the attempt against the same name.
+    return username.replace("\x00", "").strip().casefold()[:150]
 
 
 def _retry_at(failures: QuerySet[LoginFailure], *, limit: int, window: timedelta) -> datetime | None:

@@ -1,3 +1,5 @@
+import ipaddress
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
@@ -9,9 +11,15 @@ from accounts.throttle import login_failure_record, login_failures_clear, login_
 
 
 def _client_address(request) -> str | None:
-    # uvicorn puts the client's address here, from X-Forwarded-For when the proxy is trusted
-    # (FORWARDED_ALLOW_IPS), so a proxy in front does not make every visitor share one address.
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's IP address, or None (a unix socket has none).
+
+    uvicorn puts it in REMOTE_ADDR, from X-Forwarded-For when the proxy is trusted (FORWARDED_ALLOW_IPS),
+    so a proxy in front does not make every visitor share one address.
+    """
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
+    except ValueError:
+        return None
 
 
 class ThrottledLoginView(auth_views.LoginView):

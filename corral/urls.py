@@ -14,3 +14,5 @@ urlpatterns = [
     path("", include("generation.text_urls")),
     path("", include("generation.urls")),
 ]
+
+handler400 = "corral.errors.bad_request_explained"

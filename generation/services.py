@@ -67,6 +67,9 @@ def _clean_prompt(prompt: str) -> str:
         raise GenerationRefused("Type a prompt first: it is empty.")
     if "\x00" in prompt:
         raise GenerationRefused("The prompt contains a NUL character; remove it and try again.")
+    if "\ufffd" in prompt:
+        # What a browser's form decoding leaves of bytes that were not UTF-8: the prompt would be stored garbled.
+        raise GenerationRefused("The prompt contains characters that were not valid UTF-8 (shown as �); retype them.")
     if len(prompt) > settings.PROMPT_MAX_CHARS:
         raise GenerationRefused(
             f"The prompt is {len(prompt):,} characters; the limit is {settings.PROMPT_MAX_CHARS:,}."

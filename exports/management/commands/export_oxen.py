@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, project: str, dry_run: bool, **options):
         target = None
         if project:
-            target = Project.objects.filter(slug=project).first()
+            target = Project.objects.filter(slug=project).first() if "\x00" not in project else None
             if target is None:
                 known = ", ".join(Project.objects.values_list("slug", flat=True)) or "none"
                 raise CommandError(f"No project with slug {project!r}. Known projects: {known}.")
