@@ -43,32 +43,44 @@ def _retry_at(failures: QuerySet[LoginFailure], *, limit: int, window: timedelta
     return times[len(times) - limit] + window
 
 
-def login_lock_for(*, username: str, ip_address: str | None) -> LoginLock | None:
-    """The lock on this username or address, or None when a log-in may be tried."""
+def _lock_before(attempt: LoginFailure) -> LoginLock | None:
+    """The lock that the attempts recorded before ``attempt`` put on its username or address, if any."""
     window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    recent = LoginFailure.objects.filter(created_at__gt=timezone.now() - window)
+    earlier = LoginFailure.objects.filter(created_at__gt=timezone.now() - window, pk__lt=attempt.pk)
     locks = []
-    user_retry = _retry_at(
-        recent.filter(username=_normalized(username)), limit=settings.LOGIN_FAILURE_LIMIT, window=window
-    )
-    if username.strip() and user_retry:
-        locks.append(LoginLock("for this username", user_retry))
-    if ip_address:
+    if attempt.username:
+        user_retry = _retry_at(
+            earlier.filter(username=attempt.username), limit=settings.LOGIN_FAILURE_LIMIT, window=window
+        )
+        if user_retry:
+            locks.append(LoginLock("for this username", user_retry))
+    if attempt.ip_address:
         ip_retry = _retry_at(
-            recent.filter(ip_address=ip_address), limit=settings.LOGIN_FAILURE_LIMIT_PER_IP, window=window
+            earlier.filter(ip_address=attempt.ip_address), limit=settings.LOGIN_FAILURE_LIMIT_PER_IP, window=window
         )
         if ip_retry:
             locks.append(LoginLock("from your network address", ip_retry))
     return max(locks, key=lambda lock: lock.retry_at, default=None)
 
 
-def login_failure_record(*, username: str, ip_address: str | None) -> None:
-    """Count a failed log-in; rows older than the window are dropped on the way."""
+def login_attempt_start(*, username: str, ip_address: str | None) -> LoginFailure | LoginLock:
+    """Record a log-in attempt before its password is checked, or refuse it with the lock that applies.
+
+    The row counts as a failure unless ``login_failures_clear`` removes it after a success. Recording
+    first means a burst of parallel guesses counts each other, instead of all passing the check while
+    the first password is still being hashed. Rows older than the window are dropped on the way.
+    """
     window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     LoginFailure.objects.filter(created_at__lte=timezone.now() - window).delete()
-    LoginFailure.objects.create(username=_normalized(username), ip_address=ip_address)
+    attempt = LoginFailure.objects.create(username=_normalized(username), ip_address=ip_address)
+    lock = _lock_before(attempt)
+    if lock is not None:
+        attempt.delete()  # a refused attempt checked no password: it does not lengthen the lock
+        return lock
+    return attempt
 
 
 def login_failures_clear(*, username: str) -> None:
-    """A successful log-in forgives the username's failures (its address keeps its count)."""
+    """A successful log-in forgives the username's failures, its own attempt included (its address keeps
+    the count of other usernames)."""
     LoginFailure.objects.filter(username=_normalized(username)).delete()

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.throttle import login_failure_record, login_failures_clear, login_lock_for
+from accounts.throttle import LoginLock, login_attempt_start, login_failures_clear
 
 
 def _client_address(request) -> str | None:
@@ -28,20 +28,15 @@ class ThrottledLoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
 
     def post(self, request, *args, **kwargs):
-        username = request.POST.get("username", "")
-        lock = login_lock_for(username=username, ip_address=_client_address(request))
-        if lock is not None:
-            form = self.get_form()
-            context = self.get_context_data(form=form, throttled=lock.message(now=timezone.now()))
+        outcome = login_attempt_start(username=request.POST.get("username", ""), ip_address=_client_address(request))
+        if isinstance(outcome, LoginLock):
+            context = self.get_context_data(form=self.get_form(), throttled=outcome.message(now=timezone.now()))
             return self.render_to_response(context, status=429)
+        # A failed check leaves the attempt recorded as a failure.
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form):
-        login_failure_record(username=self.request.POST.get("username", ""), ip_address=_client_address(self.request))
-        return super().form_invalid(form)
-
     def form_valid(self, form):
-        login_failures_clear(username=form.get_user().get_username())
+        login_failures_clear(username=self.request.POST.get("username", ""))
         return super().form_valid(form)
 
 
