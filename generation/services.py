@@ -78,7 +78,7 @@ def _clean_prompt(prompt: str) -> str:
 
 
 def retry_time_text(*, retry_at, now) -> str:
-    """ "in 12 minutes, at 14:05": when a refused user may try again."""
+    """When a refused user may try again, as "in 12 minutes, at 14:05"."""
     minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
     return f"in {minutes} minute{'s' if minutes != 1 else ''}, at {timezone.localtime(retry_at):%H:%M}"
 
