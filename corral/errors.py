@@ -1,19 +1,36 @@
-"""The site's error pages: a database outage is a 503 that says nothing was saved, never a 500."""
+"""The site's error pages: they say what went wrong where Django's own would only say "Bad Request" or
+"Server Error"; a database outage is a 503 that says nothing was saved, never a 500."""
 
-import logging
 import sys
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
+from django.views.defaults import bad_request
 from django.views.defaults import server_error as default_server_error
-
-logger = logging.getLogger(__name__)
 
 DATABASE_UNAVAILABLE = (
     "The database is unavailable right now: what you just sent may not have been saved. Try again in a moment."
 )
 RETRY_AFTER_SECONDS = 5
+
+
+def bad_request_explained(request, exception):
+    """Requests over Django's size limits get the limit named; every other 400 gets Django's page."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = (
+            f"The request is larger than the {filesizeformat(limit)} ({limit:,} bytes) this site accepts in a "
+            "form (DATA_UPLOAD_MAX_MEMORY_SIZE). Nothing was saved; send less text."
+        )
+    elif isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        message = "The request has more form fields or files than this site accepts. Nothing was saved."
+    else:
+        return bad_request(request, exception)
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 
 def server_error(request, template_name: str = "500.html"):

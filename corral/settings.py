@@ -125,6 +125,10 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts-login"
 LOGIN_REDIRECT_URL = "labeling-dashboard"
 LOGOUT_REDIRECT_URL = "accounts-login"
+# Login throttling (accounts/throttle.py): this many failures in the window lock a username, or an address.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_FAILURE_LIMIT_PER_IP = env_int("LOGIN_FAILURE_LIMIT_PER_IP", 50, minimum=1)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -224,6 +228,8 @@ OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")  # used when a project nam
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 5, minimum=0)
 LLM_RETRY_BASE_SECONDS = env_int("LLM_RETRY_BASE_SECONDS", 5, minimum=1)
 LLM_RETRY_MAX_SECONDS = env_int("LLM_RETRY_MAX_SECONDS", 600, minimum=1)
+# Answers one user may ask the LLM for in an hour (each answer is one call); a manager's batch is not held to it.
+LLM_MAX_CALLS_PER_HOUR_PER_USER = env_int("LLM_MAX_CALLS_PER_HOUR_PER_USER", 120, minimum=1)
 UNCERTAINTY_SPAN_TOKENS = env_int("UNCERTAINTY_SPAN_TOKENS", 4, minimum=1)
 REVIEW_RESERVATION_SECONDS = env_int("REVIEW_RESERVATION_SECONDS", 600, minimum=10)
 

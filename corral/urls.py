@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import admin_login
 from corral import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="corral-healthz"),
+    # Before the admin's own URLs: its login page shares the site's throttled one.
+    path("admin/login/", admin_login, name="accounts-admin-login"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("labeling.urls")),
@@ -12,4 +15,5 @@ urlpatterns = [
     path("", include("generation.urls")),
 ]
 
+handler400 = "corral.errors.bad_request_explained"
 handler500 = "corral.errors.server_error"

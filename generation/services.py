@@ -67,6 +67,9 @@ def _clean_prompt(prompt: str) -> str:
         raise GenerationRefused("Type a prompt first: it is empty.")
     if "\x00" in prompt:
         raise GenerationRefused("The prompt contains a NUL character; remove it and try again.")
+    if "\ufffd" in prompt:
+        # What a browser's form decoding leaves of bytes that were not UTF-8: the prompt would be stored garbled.
+        raise GenerationRefused("The prompt contains characters that were not valid UTF-8 (shown as �); retype them.")
     if len(prompt) > settings.PROMPT_MAX_CHARS:
         raise GenerationRefused(
             f"The prompt is {len(prompt):,} characters; the limit is {settings.PROMPT_MAX_CHARS:,}."
@@ -74,25 +77,32 @@ def _clean_prompt(prompt: str) -> str:
     return prompt
 
 
+def retry_time_text(*, retry_at, now) -> str:
+    """When a refused user may try again, as "in 12 minutes, at 14:05"."""
+    minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
+    return f"in {minutes} minute{'s' if minutes != 1 else ''}, at {timezone.localtime(retry_at):%H:%M}"
+
+
 def _check_limits(*, user) -> None:
     queued_limit = settings.GENERATION_MAX_QUEUED_PER_USER
-    queued = jobs_active_for_user(user=user).count()
+    active = jobs_active_for_user(user=user, kind=GenerationJob.Kind.IMAGE)
+    queued = active.count()
     if queued >= queued_limit:
+        oldest = active.order_by("created_at").values_list("created_at", flat=True).first()
         raise GenerationLimited(
             f"You already have {queued} generation{'s' if queued != 1 else ''} queued or running "
-            f"(the limit is {queued_limit}); try again when one of them has finished."
+            f"(the limit is {queued_limit}); try again as soon as one of them has finished "
+            f"(the oldest was queued at {timezone.localtime(oldest):%H:%M})."
         )
     hourly_limit = settings.GENERATION_MAX_PER_HOUR_PER_USER
     now = timezone.now()
-    recent = job_request_times_since(user=user, since=now - timedelta(hours=1))
+    recent = job_request_times_since(user=user, kind=GenerationJob.Kind.IMAGE, since=now - timedelta(hours=1))
     if len(recent) >= hourly_limit:
         # Enough of the oldest requests must leave the one-hour window to get back under the limit.
         retry_at = recent[len(recent) - hourly_limit] + timedelta(hours=1)
-        minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
         raise GenerationLimited(
             f"You have started {len(recent)} generations in the last hour (the limit is {hourly_limit}); "
-            f"try again in {minutes} minute{'s' if minutes != 1 else ''}, "
-            f"at {timezone.localtime(retry_at):%H:%M}.",
+            f"try again {retry_time_text(retry_at=retry_at, now=now)}.",
             retry_at=retry_at,
         )
 

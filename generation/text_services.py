@@ -4,15 +4,24 @@ import itertools
 import logging
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from corral.realtime import group_name, group_send
 from generation import llm, uncertainty
 from generation.models import GenerationJob
-from generation.services import GenerationRefused, job_claim, job_enqueue_on_commit
+from generation.selectors import llm_calls_since
+from generation.services import (
+    GenerationLimited,
+    GenerationRefused,
+    job_claim,
+    job_enqueue_on_commit,
+    retry_time_text,
+)
 from labeling.models import Candidate, Project, Task
 
 logger = logging.getLogger(__name__)
@@ -65,18 +74,70 @@ def answer_candidate_build(
     )
 
 
+class TextGenerationLimited(GenerationLimited, TextGenerationError):
+    """The user asked for more LLM answers this hour than LLM_MAX_CALLS_PER_HOUR_PER_USER allows."""
+
+
+def _check_llm_calls(*, user, calls: int) -> None:
+    """Refuse ``calls`` more LLM answers when they would take the user past the hourly limit, saying when to retry."""
+    limit = settings.LLM_MAX_CALLS_PER_HOUR_PER_USER
+    if calls > limit:
+        raise TextGenerationLimited(
+            f"This task asks for {calls} answers, more than the {limit} LLM calls one person may make in an hour; "
+            "ask a manager to queue it."
+        )
+    now = timezone.now()
+    recent = llm_calls_since(user=user, since=now - timedelta(hours=1))
+    used = sum(count for _, count in recent)
+    if used + calls <= limit:
+        return
+    # The oldest requests leave the one-hour window first: room is made when enough of them have left.
+    still_counted = used
+    for requested_at, count in recent:
+        still_counted -= count
+        if still_counted + calls <= limit:
+            retry_at = requested_at + timedelta(hours=1)
+            break
+    raise TextGenerationLimited(
+        f"You have asked for {used} LLM answers in the last hour (the limit is {limit}); "
+        f"try again {retry_time_text(retry_at=retry_at, now=now)}.",
+        retry_at=retry_at,
+    )
+
+
 def text_generation_request(*, user, task: Task) -> GenerationJob:
-    """Queue the answers of one task; a task with a pending or running job gets that job back."""
+    """Queue the answers of one task for a user, within their hourly LLM limit; a task with a pending or
+    running job gets that job back."""
+    with transaction.atomic():
+        # Holding the user's row makes concurrent requests of one user count each other.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        active = _active_job_or_refusal(task=task)
+        if active is not None:
+            return active
+        _check_llm_calls(user=user, calls=task.project.candidates_per_task)
+        return text_job_queue(user=user, task=task)
+
+
+def _active_job_or_refusal(*, task: Task) -> GenerationJob | None:
+    """The task's pending or running job; None when a new one may be queued; TextGenerationError when not."""
     project = task.project
     if project.kind != Project.Kind.TEXT:
         raise TextGenerationError(f"{project.name} is an image project; LLM answers are for text projects.")
     if not llm.llm_configured():
         raise TextGenerationError(llm.NOT_CONFIGURED)
     active = task.generation_jobs.filter(status__in=GenerationJob.ACTIVE_STATUSES).first()
+    if active is None and task.candidates.count() >= project.candidates_per_task:
+        raise TextGenerationError("This task already has all its answers.")
+    return active
+
+
+def text_job_queue(*, user, task: Task) -> GenerationJob:
+    """Queue the answers of one task without the per-user hourly limit: for batch operations of managers and
+    admins (a project's new tasks, an imported batch)."""
+    active = _active_job_or_refusal(task=task)
     if active is not None:
         return active
-    if task.candidates.count() >= project.candidates_per_task:
-        raise TextGenerationError("This task already has all its answers.")
+    project = task.project
     try:
         with transaction.atomic():
             job = GenerationJob.objects.create(
@@ -91,7 +152,10 @@ def text_generation_request(*, user, task: Task) -> GenerationJob:
 
 
 def text_generation_enqueue_batch(*, user, project: Project) -> int:
-    """Queue answers for every new task of a text project; returns how many jobs were queued."""
+    """Queue answers for every new task of a text project; returns how many jobs were queued.
+
+    A manager's batch is not held to the per-user hourly LLM limit (it counts towards it afterwards).
+    """
     if project.kind != Project.Kind.TEXT:
         raise TextGenerationError(f"{project.name} is an image project; LLM answers are for text projects.")
     if not llm.llm_configured():
@@ -99,7 +163,7 @@ def text_generation_enqueue_batch(*, user, project: Project) -> int:
     queued = 0
     for task in project.tasks.filter(status=Task.Status.NEW).select_related("project").order_by("created_at", "pk"):
         if task.candidates.count() < project.candidates_per_task:
-            text_generation_request(user=user, task=task)
+            text_job_queue(user=user, task=task)
             queued += 1
     return queued
 

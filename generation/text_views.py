@@ -11,8 +11,8 @@ from generation.text_services import (
 from labeling.access import Capability, get_project_for_user, get_task_for_user
 
 
-def _panel_context(task) -> dict:
-    return {"task": task, "job": task.generation_jobs.order_by("-created_at").first()}
+def _panel_context(task, error: str = "") -> dict:
+    return {"task": task, "job": task.generation_jobs.order_by("-created_at").first(), "error": error}
 
 
 @require_GET
@@ -31,9 +31,12 @@ def text_panel(request, pk: int):
     return render(request, "generation/_text_panel.html", _panel_context(task))
 
 
-def text_panel_or_page(request, task):
+def text_panel_or_page(request, task, error: str = ""):
+    """The answer panel for HTMX, with the refusal in it; a plain form gets the task page and a message."""
     if request.htmx:
-        return render(request, "generation/_text_panel.html", _panel_context(task))
+        return render(request, "generation/_text_panel.html", _panel_context(task, error))
+    if error:
+        messages.error(request, error)
     return redirect(task)
 
 
@@ -43,7 +46,7 @@ def text_generate(request, pk: int):
     try:
         text_generation_request(user=request.user, task=task)
     except TextGenerationError as error:
-        messages.error(request, str(error))
+        return text_panel_or_page(request, task, str(error))
     return text_panel_or_page(request, task)
 
 

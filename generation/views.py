@@ -69,7 +69,7 @@ def _text_retry(request, task, job: GenerationJob):
     try:
         text_generation_retry(user=request.user, job=job)
     except TextGenerationError as error:
-        messages.error(request, str(error))
+        return text_panel_or_page(request, task, str(error))
     return text_panel_or_page(request, task)
 
 

@@ -7,6 +7,7 @@ or raises ``PromptFileError`` listing each bad line with its reason.
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -64,6 +65,14 @@ def _decode(data: bytes) -> str:
 
 def _csv_rows(text: str) -> list[tuple[int, dict]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _csv_records(reader)
+    except csv.Error as exc:
+        # A field longer than the csv module reads (131,072 characters), for one: nothing can be read after it.
+        raise PromptFileError([RowError(reader.line_num, f"unreadable CSV ({exc})")]) from None
+
+
+def _csv_records(reader: csv.DictReader) -> list[tuple[int, dict]]:
     columns = [(name or "").strip() for name in (reader.fieldnames or [])]
     if "prompt" not in columns:
         found = ", ".join(repr(name) for name in columns) or "none"
@@ -79,13 +88,32 @@ def _csv_rows(text: str) -> list[tuple[int, dict]]:
     return rows
 
 
+class _NotFinite(ValueError):
+    pass
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
+    return value
+
+
+def _refuse_constant(name: str):
+    raise _NotFinite(name)
+
+
 def _jsonl_rows(text: str) -> list[tuple[int, dict]]:
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            # NaN, Infinity and numbers too large for a float are not JSON a database column can hold.
+            record = json.loads(line, parse_float=_finite, parse_constant=_refuse_constant)
+        except _NotFinite as exc:
+            rows.append((number, {"__error__": f"the number {exc} is not finite; write a number or a string"}))
+            continue
         except json.JSONDecodeError as exc:
             rows.append((number, {"__error__": f"not valid JSON ({exc.msg})"}))
             continue
@@ -100,6 +128,17 @@ def _jsonl_rows(text: str) -> list[tuple[int, dict]]:
             continue
         rows.append((number, record))
     return rows
+
+
+def _holds_nul(value) -> bool:
+    """Whether a NUL character is anywhere in a row (PostgreSQL cannot store one in text or JSON)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _answer_fields(record: dict) -> tuple[str, float | None, str]:
@@ -150,6 +189,9 @@ def parse_prompt_file(
         if "__error__" in record:
             errors.append(RowError(line, record["__error__"]))
             continue
+        if _holds_nul(record):
+            errors.append(RowError(line, "contains a NUL character; remove it"))
+            continue
         prompt = record["prompt"].strip()
         response, confidence, answer_error = _answer_fields(record) if with_answers else ("", None, "")
         extra = {key: value for key, value in record.items() if key != "prompt"}
@@ -157,8 +199,6 @@ def parse_prompt_file(
             errors.append(RowError(line, answer_error))
         elif not prompt:
             errors.append(RowError(line, "empty prompt"))
-        elif "\x00" in prompt:
-            errors.append(RowError(line, "the prompt contains a NUL character"))
         elif len(prompt) > max_chars:
             errors.append(RowError(line, f"prompt is {len(prompt):,} characters; the limit is {max_chars:,}"))
         elif prompt in first_line_of:

@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, Q, QuerySet
 from django.utils import timezone
 
 from generation.services import image_generation_start
-from generation.text_services import answer_candidate_build, text_generation_request
+from generation.text_services import answer_candidate_build, text_job_queue
 from labeling.importers import parse_prompt_file
 from labeling.models import Candidate, Preference, Project, PromptBatch, Task, TaskReservation, Vote
 from labeling.selectors import task_held_by, task_judgeable_by, tasks_unheld_for
@@ -58,7 +58,7 @@ def _generation_queue(*, batch: PromptBatch, user) -> None:
         if task.project.kind == Project.Kind.IMAGE:
             image_generation_start(task=task, requested_by=user)
         elif task.status == Task.Status.NEW:
-            text_generation_request(user=user, task=task)
+            text_job_queue(user=user, task=task)
 
 
 def _imported_answers_create(*, tasks: list[Task], rows: list) -> None:

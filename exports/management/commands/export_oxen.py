@@ -26,7 +26,7 @@ class Command(BaseCommand):
             raise CommandError("--dry-run and --queue exclude each other: a dry run counts here and queues nothing.")
         target = None
         if project:
-            target = Project.objects.filter(slug=project).first()
+            target = Project.objects.filter(slug=project).first() if "\x00" not in project else None
             if target is None:
                 known = ", ".join(Project.objects.values_list("slug", flat=True)) or "none"
                 raise CommandError(f"No project with slug {project!r}. Known projects: {known}.")

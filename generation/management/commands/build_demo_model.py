@@ -23,5 +23,8 @@ class Command(BaseCommand):
         if if_missing and (target / "model_index.json").is_file():
             self.stdout.write(f"The demo model is already at {target}.")
             return
-        save_demo_model(target)
+        try:
+            save_demo_model(target)
+        except OSError as exc:
+            raise CommandError(f"Cannot write the demo model to {target}: {exc.strerror or exc}.") from None
         self.stdout.write(self.style.SUCCESS(f"Built the demo model at {target} (random weights: it draws noise)."))

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from generation.services import GenerationRefused
@@ -18,16 +19,23 @@ class Command(BaseCommand):
         parser.add_argument("--generate", action="store_true", help="queue image generation for every new task")
 
     def handle(self, *args, project: str, file: Path, name: str, generate: bool, **options):
-        target = Project.objects.filter(slug=project).first()
+        target = Project.objects.filter(slug=project).first() if "\x00" not in project else None
         if target is None:
             known = ", ".join(Project.objects.values_list("slug", flat=True)) or "none"
             raise CommandError(f"No project with slug {project!r}. Known projects: {known}.")
         if not file.is_file():
             raise CommandError(f"{file} is not a readable file.")
-        try:
-            batch = prompt_batch_import(
-                project=target, filename=file.name, data=file.read_bytes(), name=name, generate=generate
+        size, limit = file.stat().st_size, settings.PROMPT_IMPORT_MAX_BYTES
+        if size > limit:
+            raise CommandError(
+                f"Nothing imported: {file} is {size:,} bytes; the limit is {limit:,} bytes (PROMPT_IMPORT_MAX_BYTES)."
             )
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Nothing imported: cannot read {file} ({exc.strerror}).") from None
+        try:
+            batch = prompt_batch_import(project=target, filename=file.name, data=data, name=name, generate=generate)
         except PromptFileError as exc:
             lines = "\n".join(f"  {error}" for error in exc.errors)
             raise CommandError(f"Nothing imported; {len(exc.errors)} bad line(s) in {file}:\n{lines}") from None
