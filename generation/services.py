@@ -1,6 +1,7 @@
 import io
 import logging
 import math
+import os
 import random
 import time
 import uuid
@@ -31,9 +32,17 @@ SEED_RANGE = 2**32
 # zlib's fastest level: about a third less encoding time than the default for a few percent more bytes.
 PNG_COMPRESS_LEVEL = 1
 
-# One thread sends a process's progress events, in the order they were reported, so the pipeline never
-# waits on the channel layer between its steps.
-_progress_events = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation-progress")
+
+def _start_progress_sender() -> None:
+    """One thread sends a process's progress events, in the order they were reported, so the pipeline never
+    waits on the channel layer between its steps. A forked child (a prefork worker) starts its own."""
+    global _progress_events
+    _progress_events = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation-progress")
+
+
+_progress_events: ThreadPoolExecutor
+_start_progress_sender()
+os.register_at_fork(after_in_child=_start_progress_sender)
 
 
 class GenerationRefused(Exception):
