@@ -22,7 +22,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 # Spawned children re-import this module: they find the parent's folder in the environment.
-WORK = Path(os.environ.setdefault("CORRAL_BENCH_WORK", tempfile.mkdtemp(prefix="corral-bench-export-")))
+if "CORRAL_BENCH_WORK" not in os.environ:
+    os.environ["CORRAL_BENCH_WORK"] = tempfile.mkdtemp(prefix="corral-bench-export-")
+WORK = Path(os.environ["CORRAL_BENCH_WORK"])
 os.environ["CORRAL_VAR_DIR"] = str(WORK / "var")
 os.environ["MEDIA_ROOT"] = str(WORK / "media")
 os.environ["OXEN_REPO_PATH"] = str(WORK / "dataset")

@@ -2,19 +2,24 @@
 
 bare_s        median time of ``pipe(...)`` alone (4 images, 64 px, 10 steps, the demo model)
 end_to_end_s  median time from ``generation_request`` (the service the prompt form calls) to the
-              4 candidates stored with their PNG files, run by a real Celery worker thread
+              job's ``finished`` event reaching a subscriber of its channel-layer group, as the task
+              page's websocket hears it, with the 4 candidates stored with their PNG files; made by a
+              real Celery worker thread
 ratio         end_to_end_s / bare_s (goal: <= 1.10)
 
-Runs standalone on a temporary SQLite database, in-process broker and channel layer (the embedded
-mode); the two measurements alternate so that load on a shared machine hits both alike.
+Runs standalone on a temporary SQLite database, in-process broker and channel layer, with the event
+loop in a thread of its own as ``manage.py serve`` runs it (the embedded mode); the two measurements
+alternate so that load on a shared machine hits both alike.
 Usage: .venv/bin/python bench/generation.py [--runs N]
 """
 
 import argparse
+import asyncio
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -35,18 +40,20 @@ import django  # noqa: E402
 django.setup()
 
 from celery.contrib.testing.worker import start_worker  # noqa: E402
+from channels.layers import get_channel_layer  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from corral.celery import app  # noqa: E402
+from corral.realtime import set_server_loop  # noqa: E402
 from generation import images  # noqa: E402
 from generation.demo_model import save_demo_model  # noqa: E402
-from generation.services import generation_request  # noqa: E402
+from generation.models import GenerationJob  # noqa: E402
+from generation.services import generation_request, job_group  # noqa: E402
 from labeling.models import Candidate, Membership, Project  # noqa: E402
 
 STEPS, SIZE, CANDIDATES = 10, 64, 4
 PROMPT = "a lighthouse on a cliff at sunset, oil painting"
-POLL_SECONDS = 0.01
 
 
 def bare_run(model: str, seed: int) -> float:
@@ -67,13 +74,38 @@ def bare_run(model: str, seed: int) -> float:
     return time.perf_counter() - started
 
 
-def end_to_end_run(user, project) -> float:
+def server_loop() -> asyncio.AbstractEventLoop:
+    """The web server's event loop in a thread, where the worker's live updates go in the embedded mode."""
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="server-loop", daemon=True).start()
+    set_server_loop(loop)
+    return loop
+
+
+async def subscribe(job_id: int) -> str:
+    """Join the job's group as the task page's websocket consumer does."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(job_group(job_id), channel)
+    return channel
+
+
+async def finished(job_id: int, channel: str) -> None:
+    layer = get_channel_layer()
+    while (await layer.receive(channel))["type"] != "generation.finished":
+        pass
+    await layer.group_discard(job_group(job_id), channel)
+
+
+def end_to_end_run(user, project, loop: asyncio.AbstractEventLoop) -> float:
     started = time.perf_counter()
-    task = generation_request(user=user, project=project, prompt=PROMPT).task
-    # Polling more often than this steals the worker thread's GIL and slows the generation itself.
-    while not Candidate.objects.filter(task=task).exists():
-        time.sleep(POLL_SECONDS)
+    request = generation_request(user=user, project=project, prompt=PROMPT)
+    channel = asyncio.run_coroutine_threadsafe(subscribe(request.job.pk), loop).result()
+    # Like the consumer, read the state after joining, in case the job finished before that.
+    if GenerationJob.objects.filter(pk=request.job.pk, status__in=GenerationJob.ACTIVE_STATUSES).exists():
+        asyncio.run_coroutine_threadsafe(finished(request.job.pk, channel), loop).result()
     elapsed = time.perf_counter() - started
+    task = request.task
     candidates = list(Candidate.objects.filter(task=task))
     assert len(candidates) == CANDIDATES and all(c.image.storage.exists(c.image.name) for c in candidates)
     return elapsed
@@ -93,13 +125,14 @@ def main() -> None:
     )
     Membership.objects.create(user=user, project=project, role=Membership.Role.ANNOTATOR)
 
+    loop = server_loop()
     bare, end_to_end = [], []
     with start_worker(app, pool="solo", perform_ping_check=False, queues=["gpu", "default"], loglevel="WARNING"):
         bare_run(model, 0)  # load and warm up the pipeline both paths share
-        end_to_end_run(user, project)
+        end_to_end_run(user, project, loop)
         for run in range(runs):
             bare.append(bare_run(model, run))
-            end_to_end.append(end_to_end_run(user, project))
+            end_to_end.append(end_to_end_run(user, project, loop))
 
     bare_s, end_to_end_s = statistics.median(bare), statistics.median(end_to_end)
     print(f"runs: {runs}")
