@@ -75,6 +75,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "corral.urls"
+# Threads per server process that run HTTP requests (corral/asgi.py); with a pool, give it as many connections.
+WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
 ASGI_APPLICATION = "corral.asgi.application"
 WSGI_APPLICATION = "corral.wsgi.application"
 
@@ -235,12 +237,13 @@ EXPORT_LATE_COMMIT_MARGIN_SECONDS = env_int("EXPORT_LATE_COMMIT_MARGIN_SECONDS",
 # Fault injection for the crash tests: the export SIGKILLs itself at this stage (see exports/services.py).
 EXPORT_CRASH_AT = env_str("CORRAL_EXPORT_CRASH_AT")
 
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 

@@ -30,9 +30,11 @@ class Command(BaseCommand):
 
             start_embedded_worker()
         self.stdout.write(f"Corral at http://{host}:{port}/ ({'embedded' if embedded else 'production'} mode)")
+        # The server's own logs, access log included, follow LOG_LEVEL like the site's.
+        log_level = settings.LOG_LEVEL.lower()
         if workers > 1:
             uvicorn.run(
-                "corral.asgi:application", host=host, port=port, workers=workers, lifespan="off", log_level="info"
+                "corral.asgi:application", host=host, port=port, workers=workers, lifespan="off", log_level=log_level
             )
             return
-        serve(build_server(host=host, port=port))
+        serve(build_server(host=host, port=port, log_level=log_level))
