@@ -101,13 +101,14 @@ def seed() -> list[Annotator]:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
     from django.utils.crypto import get_random_string
 
     from accounts.models import User
+    from accounts.sessions import SessionStore
     from labeling.models import Candidate, Membership, Project, Task
 
     call_command("migrate", verbosity=0)
@@ -143,7 +144,7 @@ def seed() -> list[Annotator]:
         offset = seat * len(vote_groups[group]) // OVERLAP
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         votes = vote_groups[group][offset:] + vote_groups[group][:offset]

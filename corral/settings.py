@@ -120,6 +120,9 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Django's database sessions and model backend, each read with one plain statement (see their modules).
+SESSION_ENGINE = "accounts.sessions"
+AUTHENTICATION_BACKENDS = ["accounts.backends.UserBackend"]
 LOGIN_URL = "accounts-login"
 LOGIN_REDIRECT_URL = "labeling-dashboard"
 LOGOUT_REDIRECT_URL = "accounts-login"
