@@ -2,8 +2,9 @@
 
 - PostgreSQL from DATABASE_URL; a dedicated database ``<name>_votebench`` is dropped, created and
   migrated on each run (and dropped at the end unless BENCH_KEEP_DB=1).
-- uvicorn (uvloop, httptools) with BENCH_WORKERS processes (default: one per CPU), DEBUG off,
-  a psycopg connection pool per process (DATABASE_POOL_SIZE, default 8), the production middleware stack.
+- The README's production server, ``manage.py serve --workers BENCH_WORKERS`` (default: one process per
+  CPU), DEBUG off, a psycopg connection pool per process (DATABASE_POOL_SIZE, default 8), the production
+  middleware stack, Redis from REDIS_URL (default redis://127.0.0.1:6379/0) as broker and channel layer.
 - BENCH_USERS (64) annotators, each logged in with its own session and keep-alive connection,
   vote through the real view (``POST /candidates/<uid>/vote`` as htmx sends it, CSRF header
   included) for BENCH_SECONDS (30) after a short warm-up. Annotators work in threes on shared
@@ -13,7 +14,8 @@
 
 The load generator is one asyncio process speaking raw HTTP/1.1, so the server keeps most of the CPU.
 
-Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/corral .venv/bin/python bench/vote_load.py
+Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/corral REDIS_URL=redis://127.0.0.1:6379/0 \
+       .venv/bin/python bench/vote_load.py
 """
 
 import asyncio
@@ -99,13 +101,14 @@ def seed() -> list[Annotator]:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
     from django.utils.crypto import get_random_string
 
     from accounts.models import User
+    from accounts.sessions import SessionStore
     from labeling.models import Candidate, Membership, Project, Task
 
     call_command("migrate", verbosity=0)
@@ -141,7 +144,7 @@ def seed() -> list[Annotator]:
         offset = seat * len(vote_groups[group]) // OVERLAP
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         votes = vote_groups[group][offset:] + vote_groups[group][:offset]
@@ -287,6 +290,7 @@ def main() -> None:
     if not base_url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/corral")
     database_url = bench_database_url(base_url)
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     var_dir = tempfile.mkdtemp(prefix="corral-votebench-")
     env = production_env(database_url, var_dir)
     os.environ.update({key: value for key, value in env.items() if key != "DJANGO_SETTINGS_MODULE"})
@@ -298,17 +302,16 @@ def main() -> None:
     annotators = seed()
 
     port = free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", "corral.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(WORKERS), "--lifespan", "off", "--loop", "uvloop", "--http", "httptools",
-        "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    # Several processes need Redis (broker, channel layer), as in production; no vote touches it.
+    server_env = {**env, "REDIS_URL": redis_url}
+    command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(WORKERS)]
+    server = subprocess.Popen(command, cwd=ROOT, env=server_env)
     try:
         wait_until_serving(port, server)
         load_average = os.getloadavg()
         print(
-            f"server: uvicorn, {WORKERS} worker processes; load generator: 1 asyncio process; "
+            f"server: manage.py serve, {WORKERS} worker processes; load generator: 1 asyncio process; "
             f"{os.cpu_count()} CPUs, load average before {load_average[0]:.2f}; "
             f"{SECONDS:.0f} s per phase after {WARMUP_SECONDS:.0f} s warm-up",
             flush=True,

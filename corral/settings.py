@@ -77,6 +77,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "corral.urls"
+# Threads per server process that run HTTP requests (corral/asgi.py); with a pool, give it as many connections.
+WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
 ASGI_APPLICATION = "corral.asgi.application"
 WSGI_APPLICATION = "corral.wsgi.application"
 
@@ -122,6 +124,9 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Django's database sessions and model backend, each read with one plain statement (see their modules).
+SESSION_ENGINE = "accounts.sessions"
+AUTHENTICATION_BACKENDS = ["accounts.backends.UserBackend"]
 LOGIN_URL = "accounts-login"
 LOGIN_REDIRECT_URL = "labeling-dashboard"
 LOGOUT_REDIRECT_URL = "accounts-login"
@@ -252,6 +257,7 @@ EXPORT_CRASH_AT = env_str("CORRAL_EXPORT_CRASH_AT")
 
 # plain: readable lines for a terminal; json: one object per line for a log collector (use it in production).
 LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -260,7 +266,7 @@ LOGGING = {
         "json": {"()": "corral.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # corral.task writes one line per task run with its ids and duration; Celery's own two add nothing.

@@ -5,7 +5,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from labeling.access import get_candidate_for_user, get_project_for_user, get_task_for_user, membership_for
+from labeling.access import (
+    get_candidate_for_user,
+    get_candidate_for_vote,
+    get_project_for_user,
+    get_task_for_user,
+    membership_for,
+)
 from labeling.models import Candidate, Project, Task
 from labeling.selectors import annotator_progress, project_progress_for_user, task_candidates_for, task_judgeable_by
 from labeling.services import (
@@ -94,31 +100,18 @@ def _voting_error(request: HttpRequest, error: VotingError, task: Task) -> HttpR
     return render(request, "labeling/voting_error.html", {"message": str(error), "task": task}, status=status)
 
 
-# Votes are the busiest request: read only the columns the vote path uses.
-VOTE_CANDIDATE_FIELDS = (
-    "uid",
-    "task",
-    "task__source",
-    "task__status",
-    "task__created_by",
-    "task__project",
-    "task__project__votes_per_candidate",
-    "task__project__forbid_self_voting",
-)
-
-
 @require_POST
 def candidate_vote(request, uid):
     """👍 / 👎 / withdraw one candidate. HTMX gets the candidate's vote buttons back; a plain form, a redirect."""
-    candidates = Candidate.objects.select_related("task__project").only(*VOTE_CANDIDATE_FIELDS)
-    candidate = get_candidate_for_user(user=request.user, uid=uid, queryset=candidates)
+    candidate = get_candidate_for_vote(user=request.user, uid=uid)
     try:
         candidate.my_vote = vote_cast(user=request.user, candidate=candidate, value=request.POST.get("value", ""))
     except VotingError as error:
         return _voting_error(request, error, candidate.task)
     if not request.htmx:
         return redirect(f"{candidate.task.get_absolute_url()}#candidate-{candidate.uid}")
-    return render(request, "labeling/_vote_buttons.html", {"candidate": candidate})
+    # htmx sends the page's CSRF token as a header (base.html), so the swapped-in buttons need no masked copy of it.
+    return render(request, "labeling/_vote_buttons.html", {"candidate": candidate, "csrf_in_headers": True})
 
 
 def _chosen_candidate(task: Task, raw_uid: str) -> Candidate | None:

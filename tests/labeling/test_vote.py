@@ -133,6 +133,21 @@ def test_a_vote_with_the_pages_csrf_token_is_accepted(annotator, ready_task):
     assert Vote.objects.count() == 1
 
 
+def test_htmx_gets_buttons_without_a_token_and_votes_again_with_the_pages_header(annotator, ready_task):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(annotator)
+    page = client.get(ready_task.get_absolute_url()).content.decode()
+    assert page.count("csrfmiddlewaretoken") >= 4 and "X-CSRFToken" in page
+    token = client.cookies["csrftoken"].value
+    candidate = ready_task.candidates.first()
+    first = vote(client, candidate, "up", HTTP_X_CSRFTOKEN=token)
+    assert first.status_code == 200 and "csrfmiddlewaretoken" not in first.content.decode()
+    again = vote(client, candidate, "down", HTTP_X_CSRFTOKEN=token)
+    assert again.status_code == 200
+    assert 'class="vote-down" title="Bad (d)" aria-pressed="true"' in again.content.decode()
+    assert votes_of(annotator) == [(candidate.index, Vote.Value.DOWN)]
+
+
 def test_a_task_completes_when_every_candidate_has_the_overlap_and_reopens_on_withdrawal(client, project):
     project.votes_per_candidate = 2
     project.save()

@@ -30,6 +30,8 @@ class Command(BaseCommand):
 
             start_embedded_worker()
         self.stdout.write(f"Corral at http://{host}:{port}/ ({'embedded' if embedded else 'production'} mode)")
+        # The server's own messages follow LOG_LEVEL; the request lines come from corral.logs.
+        log_level = settings.LOG_LEVEL.lower()
         if workers > 1:
             uvicorn.run(
                 "corral.asgi:application",
@@ -37,7 +39,7 @@ class Command(BaseCommand):
                 port=port,
                 workers=workers,
                 lifespan="off",
-                **uvicorn_logging("info"),
+                **uvicorn_logging(log_level),
             )
             return
-        serve(build_server(host=host, port=port))
+        serve(build_server(host=host, port=port, log_level=log_level))

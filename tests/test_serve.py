@@ -1,0 +1,125 @@
+"""The README's production command: ``manage.py serve --workers N`` on PostgreSQL and Redis."""
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from labeling.models import Membership, Vote
+from tests.conftest import _free_port, make_user
+from tests.labeling.conftest import make_ready_task
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in {"DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env.update(
+        DATABASE_URL=database_url(),
+        REDIS_URL=settings.REDIS_URL,
+        DEBUG="0",
+        # The sessions made by this test are signed with this process's key.
+        SECRET_KEY=settings.SECRET_KEY,
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        CORRAL_VAR_DIR=str(tmp_path / "var"),
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    return env
+
+
+def post(url: str, *, session: str, data: bytes) -> tuple[int, str]:
+    csrf = secrets.token_hex(16)
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={
+            "Cookie": f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}",
+            "X-CSRFToken": csrf,
+            "HX-Request": "true",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def wait_until_serving(base: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text()[-3000:]
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=5).close()
+            return
+        except urllib.error.HTTPError:  # 503 until a worker has reported: the server answers all the same
+            return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"the server did not start: {log.read_text()[-3000:]}")
+
+
+def test_several_processes_serve_votes_and_log_no_requests_below_the_log_level(project, tmp_path):
+    annotator = make_user("serve-annotator")
+    Membership.objects.create(user=annotator, project=project)
+    candidates = list(make_ready_task(project).candidates.order_by("index"))
+    client = Client()
+    client.force_login(annotator)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    env = production_env(tmp_path, LOG_LEVEL="WARNING", WEB_THREADS="2", DATABASE_POOL_SIZE="2")
+    command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+    with log.open("w") as output:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+    try:
+        wait_until_serving(base, server, log)
+        for candidate in candidates:
+            url = f"{base}{reverse('labeling-vote', args=[candidate.uid])}"
+            status, body = post(url, session=session, data=b"value=up")
+            assert status == 200, body
+            assert 'class="vote-up" title="Good (u)" aria-pressed="true"' in body
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert sorted(Vote.objects.filter(user=annotator).values_list("candidate_id", "value")) == [
+        (candidate.pk, Vote.Value.UP) for candidate in candidates
+    ]
+    output = log.read_text()
+    assert "production mode" in output
+    # uvicorn's access log is at INFO: with LOG_LEVEL=WARNING a request leaves no line behind.
+    assert "POST /candidates/" not in output and "GET /healthz" not in output
+
+
+def test_a_thread_count_below_one_stops_start_up_with_the_variables_name(tmp_path):
+    env = production_env(tmp_path, WEB_THREADS="0")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "WEB_THREADS must be at least 1" in result.stderr
