@@ -2,11 +2,12 @@
 
 import json
 
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import make_password
-from django.contrib.sessions.backends.db import SessionStore
 
 from accounts.models import User
+from accounts.sessions import SessionStore
 from labeling.models import Candidate, Membership, Project, Task
 
 
@@ -14,7 +15,7 @@ def session_for(user: User) -> str:
     """A logged-in session, as the login page would leave it; returns its key (the session cookie)."""
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key
