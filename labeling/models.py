@@ -174,7 +174,9 @@ class Task(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["project", "status", "created_at"], name="task_queue_idx")]
+        # The queue's order, id included: "Next" walks it and stops at the first open task, where an index
+        # without the id left PostgreSQL sorting every ready task (with its vote counts) first.
+        indexes = [models.Index(fields=["project", "status", "created_at", "id"], name="task_queue_order_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["new", "generating", "ready", "complete", "failed"]), name="task_status_valid"

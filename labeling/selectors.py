@@ -133,11 +133,21 @@ def task_next_for(*, user, project: Project, skipped: Collection[int] = ()) -> T
     return tasks.exclude(pk__in=skipped).first() or tasks.filter(pk__in=skipped).first()
 
 
+# "Tasks left" counts this many at most: each open task costs a look at its votes, so an exact count
+# would make every task page slower as the queue grows; past it the panel says "100+".
+TASKS_LEFT_SHOWN_AT_MOST = 100
+
+
 @dataclass(frozen=True)
 class AnnotatorProgress:
     votes_today: int
     votes_total: int
     tasks_left: int
+
+    @property
+    def tasks_left_more(self) -> bool:
+        """True when there are more open tasks than ``tasks_left`` says (it stopped counting)."""
+        return self.tasks_left >= TASKS_LEFT_SHOWN_AT_MOST
 
 
 def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
@@ -151,7 +161,9 @@ def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
     return AnnotatorProgress(
         votes_today=counts["today"],
         votes_total=counts["total"],
-        tasks_left=tasks_open_for(user=user, project=project).count(),
+        tasks_left=tasks_open_for(user=user, project=project).order_by("created_at", "pk")[
+            :TASKS_LEFT_SHOWN_AT_MOST
+        ].count(),
     )
 
 

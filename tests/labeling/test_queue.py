@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from labeling.models import Membership, Task, TaskReservation, Vote
-from labeling.selectors import annotator_progress, task_next_for
+from labeling.selectors import TASKS_LEFT_SHOWN_AT_MOST, annotator_progress, task_next_for
 from tests.conftest import make_user
 from tests.labeling.conftest import make_ready_task
 
@@ -150,6 +150,16 @@ def test_the_selector_agrees_with_the_queue(annotator, project):
     assert task_next_for(user=annotator, project=project, skipped=[first.pk]) == second
     vote_all(annotator, second)
     assert task_next_for(user=annotator, project=project, skipped=[first.pk]) == first
+
+
+def test_the_progress_panel_stops_counting_open_tasks_at_its_cap(client, annotator, project):
+    for number in range(TASKS_LEFT_SHOWN_AT_MOST + 2):
+        make_ready_task(project, prompt=f"open {number}", candidates=1)
+
+    assert annotator_progress(user=annotator, project=project).tasks_left == TASKS_LEFT_SHOWN_AT_MOST
+    client.force_login(annotator)
+    page = client.get(project.get_absolute_url()).content.decode()
+    assert f'<dd id="tasks-left">{TASKS_LEFT_SHOWN_AT_MOST}+</dd>' in page
 
 
 def test_the_progress_panel_counts_votes_and_open_tasks(client, annotator, project):
