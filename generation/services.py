@@ -227,7 +227,8 @@ def job_claim(*, job_id: int, kind: str, worker: str) -> GenerationJob | None:
     return GenerationJob.objects.select_related("task__project").get(pk=job_id)
 
 
-def _job_fail(*, job_id: int, message: str) -> bool:
+def job_mark_failed(*, job_id: int, message: str) -> bool:
+    """Fail a pending or running job (image or text) and its task; False when the job had already ended."""
     now = timezone.now()
     with transaction.atomic():
         failed = GenerationJob.objects.filter(pk=job_id, status__in=GenerationJob.ACTIVE_STATUSES).update(
@@ -235,12 +236,17 @@ def _job_fail(*, job_id: int, message: str) -> bool:
         )
         if failed:
             Task.objects.filter(generation_jobs=job_id).update(status=Task.Status.FAILED, updated_at=now)
+    return bool(failed)
+
+
+def _job_fail(*, job_id: int, message: str) -> bool:
+    failed = job_mark_failed(job_id=job_id, message=message)
     if failed:
         group_send(
             job_group(job_id),
             {"type": "generation.finished", "job": job_id, "status": GenerationJob.Status.FAILED, "message": message},
         )
-    return bool(failed)
+    return failed
 
 
 class _ProgressReporter:

@@ -20,6 +20,7 @@ from generation.services import (
     GenerationRefused,
     job_claim,
     job_enqueue_on_commit,
+    job_mark_failed,
     retry_time_text,
 )
 from labeling.models import Candidate, Project, Task
@@ -274,17 +275,11 @@ def text_job_run(
 
 def text_job_fail(*, job_id: int, message: str) -> bool:
     """Fail a pending or running text job and tell its task page; False when it had already ended."""
-    now = timezone.now()
-    with transaction.atomic():
-        failed = GenerationJob.objects.filter(pk=job_id, status__in=GenerationJob.ACTIVE_STATUSES).update(
-            status=GenerationJob.Status.FAILED, error_message=message, finished_at=now, updated_at=now
-        )
-        if failed:
-            Task.objects.filter(generation_jobs=job_id).update(status=Task.Status.FAILED, updated_at=now)
+    failed = job_mark_failed(job_id=job_id, message=message)
     if failed:
         task_id = GenerationJob.objects.filter(pk=job_id).values_list("task_id", flat=True).get()
         group_send(llm_stream_group(task_id), {"type": "llm.status", "status": "failed", "message": message})
-    return bool(failed)
+    return failed
 
 
 def text_generation_retry(*, user, job: GenerationJob) -> GenerationJob:

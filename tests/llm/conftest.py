@@ -1,6 +1,16 @@
 import pytest
 
+from labeling.models import Membership
+from tests.conftest import make_user
 from tests.llm.fake_openai import FakeOpenAI, start
+
+
+@pytest.fixture
+def writer(text_project):
+    """An annotator of the text project who asks for answers."""
+    user = make_user("wendy")
+    Membership.objects.create(user=user, project=text_project, role=Membership.Role.ANNOTATOR)
+    return user
 
 
 @pytest.fixture

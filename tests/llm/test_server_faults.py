@@ -7,20 +7,12 @@ from django.urls import reverse
 from generation.models import GenerationJob
 from generation.tasks import generate_text
 from generation.text_services import text_generation_request
-from labeling.models import Candidate, Membership, Task
-from tests.conftest import make_user
+from labeling.models import Candidate, Task
 from tests.llm.fake_openai import Failure, Hang, confident
 
 pytestmark = pytest.mark.fault
 
 PARIS = "The capital of France is Paris."
-
-
-@pytest.fixture
-def writer(text_project):
-    user = make_user("wendy")
-    Membership.objects.create(user=user, project=text_project, role=Membership.Role.ANNOTATOR)
-    return user
 
 
 @pytest.fixture

@@ -18,13 +18,6 @@ PARIS = "The capital of France is Paris."
 
 
 @pytest.fixture
-def writer(text_project):
-    user = make_user("wendy")
-    Membership.objects.create(user=user, project=text_project, role=Membership.Role.ANNOTATOR)
-    return user
-
-
-@pytest.fixture
 def task(text_project, writer):
     text_project.audit_share = 0.0
     text_project.save()
