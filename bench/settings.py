@@ -1,8 +1,8 @@
-"""Settings for bench/vote_load.py's server: Corral's own, plus the bench-only floor endpoint.
+"""Settings for bench/vote_load.py's server: Corral's, plus the bench-only floor endpoint (bench/asgi.py).
 
 Never used by the site itself: the floor endpoint exists only when this module is the settings module.
 """
 
 from corral.settings import *  # noqa: F403
 
-ROOT_URLCONF = "bench.urls"
+ASGI_APPLICATION = "bench.asgi.application"

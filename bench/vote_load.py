@@ -5,14 +5,18 @@
 - The README's production server, ``manage.py serve --workers BENCH_WORKERS`` (default: one process per
   CPU), DEBUG off, a psycopg connection pool per process (DATABASE_POOL_SIZE, default 8), the production
   middleware stack, Redis from REDIS_URL (default redis://127.0.0.1:6379/0) as broker and channel layer.
-- BENCH_USERS (64) annotators, each logged in with its own session and keep-alive connection,
-  vote through the real view (``POST /candidates/<uid>/vote`` as htmx sends it, CSRF header
-  included) for BENCH_SECONDS (30) after a short warm-up. Annotators work in threes on shared
-  tasks (the project's overlap is 3), so tasks fill up and complete as in real use.
-- Then the same load on the floor: an endpoint that only authenticates and upserts one row
-  (``bench/urls.py``, served only by this script's settings module ``bench.settings``).
+- BENCH_USERS (64) annotators, each logged in with its own session, on as many keep-alive connections,
+  vote through the real endpoint (``POST /candidates/<uid>/vote`` as a browser's htmx sends it, Origin
+  and CSRF header included; labeling/fast_vote.py answers it) for BENCH_SECONDS (30) after a short
+  warm-up. Annotators work in threes on shared tasks (the project's overlap is 3), so tasks fill up
+  and complete as in real use.
+- Then the same load on the floor: an endpoint that only authenticates and upserts one row, on the same
+  stack as the votes (``bench/asgi.py``: the fast path's request checks and session authentication, served
+  only by this script's settings module ``bench.settings``).
 
-The load generator is one asyncio process speaking raw HTTP/1.1, so the server keeps most of the CPU.
+The load generator is wrk (``apt-get install wrk``) with a Lua script that cycles through the annotators'
+requests, one thread, so the server keeps most of the CPU; without wrk, one asyncio process speaking raw
+HTTP/1.1 (it takes more of the CPU, so figures are lower).
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/corral REDIS_URL=redis://127.0.0.1:6379/0 \
        .venv/bin/python bench/vote_load.py
@@ -22,6 +26,7 @@ import asyncio
 import math
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -198,7 +203,7 @@ async def annotate(
 ) -> None:
     head = (
         f"Host: 127.0.0.1:{port}\r\nCookie: sessionid={annotator.session_key}; csrftoken={annotator.csrf_token}\r\n"
-        f"X-CSRFToken: {annotator.csrf_token}\r\nHX-Request: true\r\n"
+        f"Origin: http://127.0.0.1:{port}\r\nX-CSRFToken: {annotator.csrf_token}\r\nHX-Request: true\r\n"
         "Content-Type: application/x-www-form-urlencoded\r\n"
     )
     requests = []
@@ -255,6 +260,81 @@ async def load(port: int, annotators: list[Annotator], *, floor: bool) -> Result
     return results
 
 
+WRK_SCRIPT = """
+local offset = tonumber(os.getenv("BENCH_WRK_OFFSET"))
+local requests = {}
+for line in io.lines(os.getenv("BENCH_WRK_REQUESTS")) do
+  requests[#requests + 1] = line:gsub("\\t", "\\r\\n")
+end
+local sent = 0
+request = function()
+  sent = sent + 1
+  return requests[(offset + sent - 1) % #requests + 1]
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format("wrk-result %d %d %d %.3f %.3f %.3f %d\\n", summary.requests, summary.duration,
+    errors.connect + errors.read + errors.write + errors.timeout, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000, errors.status))
+end
+"""
+
+
+@dataclass
+class WrkResults:
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+def wrk_run(port: int, requests_file: Path, script: Path, seconds: float, offset: int) -> WrkResults:
+    command = ["wrk", "-t1", f"-c{USERS}", f"-d{seconds:.0f}s", "--timeout", "10s", "-s", str(script)]
+    env = {**os.environ, "BENCH_WRK_REQUESTS": str(requests_file), "BENCH_WRK_OFFSET": str(offset)}
+    output = subprocess.run(command + [f"http://127.0.0.1:{port}/"], env=env, capture_output=True, text=True)
+    line = next((line for line in output.stdout.splitlines() if line.startswith("wrk-result")), None)
+    if line is None:
+        raise SystemExit(f"wrk failed: {output.stdout}{output.stderr}")
+    requests, duration_us, socket_errors, p50, p95, p99, bad_status = line.split()[1:]
+    # Non-2xx answers count as errors; wrk counts them among its completed requests too.
+    return WrkResults(
+        requests=int(requests) - int(bad_status),
+        seconds=int(duration_us) / 1e6,
+        errors=int(socket_errors) + int(bad_status),
+        p50_ms=float(p50),
+        p95_ms=float(p95),
+        p99_ms=float(p99),
+    )
+
+
+def wrk_load(port: int, annotators: list[Annotator], *, floor: bool, work: Path) -> WrkResults:
+    """The annotators' requests in turn (each one's next item), through wrk: a warm-up, then the measured run."""
+    head = f"Host: 127.0.0.1:{port}\tOrigin: http://127.0.0.1:{port}\tHX-Request: true\t"
+    head += "Content-Type: application/x-www-form-urlencoded\t"
+    lines = []
+    for number in range(max(len(a.floor_bodies if floor else a.vote_paths) for a in annotators)):
+        for annotator in annotators:
+            items = annotator.floor_bodies if floor else annotator.vote_paths
+            path, body = items[number % len(items)].split("|", 1)
+            cookie = f"Cookie: sessionid={annotator.session_key}; csrftoken={annotator.csrf_token}"
+            lines.append(
+                f"POST {path} HTTP/1.1\t{head}{cookie}\tX-CSRFToken: {annotator.csrf_token}\t"
+                f"Content-Length: {len(body)}\t\t{body}"
+            )
+    requests_file = work / ("floor.txt" if floor else "votes.txt")
+    requests_file.write_text("\n".join(lines) + "\n")
+    script = work / "annotators.lua"
+    script.write_text(WRK_SCRIPT)
+    warmup = wrk_run(port, requests_file, script, WARMUP_SECONDS, offset=0)
+    return wrk_run(port, requests_file, script, SECONDS, offset=warmup.requests + warmup.errors)
+
+
 def percentile_ms(latencies: list[float], share: float) -> float:
     ordered = sorted(latencies)
     return 1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
@@ -275,12 +355,22 @@ def wait_until_serving(port: int, server: subprocess.Popen, timeout: float = 60)
     raise SystemExit("the server did not start")
 
 
-def describe(name: str, results: Results) -> None:
-    rate = len(results.latencies) / SECONDS
+def summarized(results: Results) -> WrkResults:
+    """The asyncio client's figures in the form wrk's come in."""
+    return WrkResults(
+        requests=len(results.latencies),
+        seconds=SECONDS,
+        errors=results.errors,
+        p50_ms=percentile_ms(results.latencies, 0.5),
+        p95_ms=percentile_ms(results.latencies, 0.95),
+        p99_ms=percentile_ms(results.latencies, 0.99),
+    )
+
+
+def describe(name: str, results: WrkResults) -> None:
     print(
-        f"{name}: {rate:.0f}/s, p50 {percentile_ms(results.latencies, 0.5):.1f} ms, "
-        f"p95 {percentile_ms(results.latencies, 0.95):.1f} ms, p99 {percentile_ms(results.latencies, 0.99):.1f} ms, "
-        f"{results.errors} errors {results.error_samples}",
+        f"{name}: {results.rate:.0f}/s, p50 {results.p50_ms:.1f} ms, p95 {results.p95_ms:.1f} ms, "
+        f"p99 {results.p99_ms:.1f} ms, {results.errors} errors",
         flush=True,
     )
 
@@ -311,32 +401,37 @@ def main() -> None:
         wait_until_serving(port, server)
         load_average = os.getloadavg()
         print(
-            f"server: manage.py serve, {WORKERS} worker processes; load generator: 1 asyncio process; "
+            f"server: manage.py serve, {WORKERS} worker processes; "
+            f"load generator: {'wrk, 1 thread' if shutil.which('wrk') else '1 asyncio process'}; "
             f"{os.cpu_count()} CPUs, load average before {load_average[0]:.2f}; "
             f"{SECONDS:.0f} s per phase after {WARMUP_SECONDS:.0f} s warm-up",
             flush=True,
         )
-        import uvloop
+        if shutil.which("wrk"):
+            votes = wrk_load(port, annotators, floor=False, work=Path(var_dir))
+            describe("votes", votes)
+            floor = wrk_load(port, annotators, floor=True, work=Path(var_dir))
+            describe("floor", floor)
+        else:
+            import uvloop
 
-        votes = uvloop.run(load(port, annotators, floor=False))
-        describe("votes", votes)
-        floor = uvloop.run(load(port, annotators, floor=True))
-        describe("floor", floor)
+            votes = summarized(uvloop.run(load(port, annotators, floor=False)))
+            describe("votes", votes)
+            floor = summarized(uvloop.run(load(port, annotators, floor=True)))
+            describe("floor", floor)
     finally:
         server.terminate()
         server.wait(timeout=30)
         if os.environ.get("BENCH_KEEP_DB") != "1":
             recreate_database(database_url, create=False)
 
-    votes_per_s = len(votes.latencies) / SECONDS
-    floor_per_s = len(floor.latencies) / SECONDS
-    print(f"votes_per_s: {votes_per_s:.0f}")
-    print(f"p50_ms: {percentile_ms(votes.latencies, 0.5):.1f}")
-    print(f"p95_ms: {percentile_ms(votes.latencies, 0.95):.1f}")
-    print(f"p99_ms: {percentile_ms(votes.latencies, 0.99):.1f}")
+    print(f"votes_per_s: {votes.rate:.0f}")
+    print(f"p50_ms: {votes.p50_ms:.1f}")
+    print(f"p95_ms: {votes.p95_ms:.1f}")
+    print(f"p99_ms: {votes.p99_ms:.1f}")
     print(f"errors: {votes.errors}")
-    print(f"floor_votes_per_s: {floor_per_s:.0f}")
-    print(f"ratio: {votes_per_s / floor_per_s if floor_per_s else float('nan'):.2f}")
+    print(f"floor_votes_per_s: {floor.rate:.0f}")
+    print(f"ratio: {votes.rate / floor.rate if floor.rate else float('nan'):.2f}")
 
 
 if __name__ == "__main__":

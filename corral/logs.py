@@ -42,7 +42,8 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
-def _request_id(sent: str | None) -> str:
+def request_id_from(sent: str | None) -> str:
+    """The id a proxy sent, when it is a plain token; else a new one."""
     return sent if sent and _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
 
 
@@ -55,34 +56,58 @@ def _user_public_id(request) -> str | None:
     return str(wrapped.public_id)
 
 
-def _log_request(request, response, started: float) -> None:
-    response[REQUEST_ID_HEADER] = request.request_id
-    level = logging.WARNING if response.status_code >= 500 else logging.INFO
+def log_request_line(
+    *,
+    request_id: str,
+    method: str,
+    path: str,
+    route: str | None,
+    status: int,
+    started: float,
+    user: str | None,
+    fast_path: bool = False,
+) -> None:
+    """The one log line of an answered request; ``fast_path`` marks requests answered without Django's stack."""
+    level = logging.WARNING if status >= 500 else logging.INFO
     if not request_logger.isEnabledFor(level):
         return
     duration_ms = round((time.perf_counter() - started) * 1000, 2)
-    match = request.resolver_match
     event = {
         "event": "request",
-        "request_id": request.request_id,
-        "method": request.method,
-        "path": request.path,
-        "route": match.view_name if match else None,
-        "status": response.status_code,
+        "request_id": request_id,
+        "method": method,
+        "path": path,
+        "route": route,
+        "status": status,
         "duration_ms": duration_ms,
-        "user": _user_public_id(request),
+        "user": user,
+        "fast_path": fast_path,
     }
     request_logger.log(
         level,
         "%s %s %s %.1f ms route=%s user=%s request_id=%s",
-        request.method,
-        request.path,
-        response.status_code,
+        method,
+        path,
+        status,
         duration_ms,
-        event["route"],
-        event["user"],
-        request.request_id,
+        route,
+        user,
+        request_id,
         extra={"event": event},
+    )
+
+
+def _log_request(request, response, started: float) -> None:
+    response[REQUEST_ID_HEADER] = request.request_id
+    match = request.resolver_match
+    log_request_line(
+        request_id=request.request_id,
+        method=request.method,
+        path=request.path,
+        route=match.view_name if match else None,
+        status=response.status_code,
+        started=started,
+        user=_user_public_id(request),
     )
 
 
@@ -93,7 +118,7 @@ def request_log_middleware(get_response):
 
         async def middleware(request):
             started = time.perf_counter()
-            request.request_id = _request_id(request.META.get(_REQUEST_ID_META))
+            request.request_id = request_id_from(request.META.get(_REQUEST_ID_META))
             response = await get_response(request)
             _log_request(request, response, started)
             return response
@@ -102,7 +127,7 @@ def request_log_middleware(get_response):
 
         def middleware(request):
             started = time.perf_counter()
-            request.request_id = _request_id(request.META.get(_REQUEST_ID_META))
+            request.request_id = request_id_from(request.META.get(_REQUEST_ID_META))
             response = get_response(request)
             _log_request(request, response, started)
             return response

@@ -3,6 +3,7 @@
 import asyncio
 
 import uvicorn
+from django.conf import settings
 
 from corral.realtime import set_server_loop
 
@@ -12,9 +13,15 @@ def uvicorn_logging(log_level: str) -> dict:
     return {"log_level": log_level, "log_config": None, "access_log": False}
 
 
+def asgi_application_path() -> str:
+    """ASGI_APPLICATION ("package.module.name") in uvicorn's "package.module:name" form."""
+    module, name = settings.ASGI_APPLICATION.rsplit(".", 1)
+    return f"{module}:{name}"
+
+
 def build_server(*, host: str, port: int, log_level: str = "info") -> uvicorn.Server:
     config = uvicorn.Config(
-        "corral.asgi:application", host=host, port=port, lifespan="off", **uvicorn_logging(log_level)
+        asgi_application_path(), host=host, port=port, lifespan="off", **uvicorn_logging(log_level)
     )
     return uvicorn.Server(config)
 
@@ -27,5 +34,8 @@ def serve(server: uvicorn.Server) -> None:
     try:
         loop.run_until_complete(server.serve())
     finally:
+        from corral.asgi import close_connections
+
+        loop.run_until_complete(close_connections())
         set_server_loop(None)
         loop.close()

@@ -9,7 +9,7 @@ from django.utils import timezone
 from generation.services import image_generation_start
 from generation.text_services import answer_candidate_build, text_job_queue
 from labeling.importers import parse_prompt_file
-from labeling.models import Candidate, Preference, Project, PromptBatch, Task, TaskReservation, Vote
+from labeling.models import Candidate, Membership, Preference, Project, PromptBatch, Task, TaskReservation, Vote
 from labeling.selectors import task_held_by, task_judgeable_by, tasks_unheld_for
 
 
@@ -132,32 +132,83 @@ def vote_cast(*, user, candidate: Candidate, value: str) -> Vote.Value:
             _task_reopen_if_short(task=task)
         return vote_value
     _vote_upsert(user=user, candidate=candidate, value=vote_value)
-    # Only a candidate reaching the overlap can complete its task; most votes end with this one count.
-    if _votes_cast_on(candidate=candidate) >= task.project.votes_per_candidate:
-        _task_complete_if_full(task=task)
+    _task_complete_if_full(task=task, candidate=candidate)
     return vote_value
 
 
 # The two statements every vote runs, written out: building them through the ORM cost more than running them.
-# Each commits on its own (autocommit), so the count runs after this vote is visible to every other one.
+# Each commits on its own (autocommit), so the completion check runs after this vote is visible to every other.
 VOTE_UPSERT_SQL = (
     "INSERT INTO labeling_vote (user_id, candidate_id, value, created_at, updated_at)"
     " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (user_id, candidate_id)"
     " DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
 )
-VOTES_CAST_SQL = "SELECT COUNT(*) FROM labeling_vote WHERE candidate_id = %s AND value <> %s"
+
+# Completion is a single conditional UPDATE, committed after the vote that caused it: it reads the votes when it
+# runs, so whichever of several concurrent votes updates last sees all of them, and a task never stays ready
+# with every candidate full without a row lock. Only a candidate reaching the overlap can complete its task, so
+# most votes stop at its count, one index scan.
+TASK_COMPLETE_IF_FULL_SQL = (
+    "UPDATE labeling_task SET status = %(complete)s, updated_at = %(now)s"
+    " WHERE id = %(task)s AND status = %(ready)s"
+    " AND (SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = %(candidate)s AND v.value <> %(withdrawn)s)"
+    " >= %(overlap)s AND NOT EXISTS ("
+    " SELECT 1 FROM labeling_candidate c WHERE c.task_id = labeling_task.id AND ("
+    " SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = c.id AND v.value <> %(withdrawn)s) < %(overlap)s)"
+)
+
+ANNOTATING_ROLES = [
+    role for role, capabilities in Membership.CAPABILITIES.items() if Membership.Capability.ANNOTATE in capabilities
+]
+# vote_cast's rules (and get_candidate_for_vote's access check) as the condition of one INSERT … ON CONFLICT,
+# for labeling/fast_vote.py: a row comes back only when the vote was allowed and written.
+VOTE_IF_ALLOWED_SQL = (
+    "WITH target AS ("
+    " SELECT c.id, c.task_id, p.votes_per_candidate FROM labeling_candidate c"
+    " JOIN labeling_task t ON t.id = c.task_id JOIN labeling_project p ON p.id = t.project_id"
+    " WHERE c.uid = %(uid)s AND t.status = ANY(%(votable)s)"
+    " AND NOT (p.forbid_self_voting AND t.source = %(typed)s AND t.created_by_id IS NOT DISTINCT FROM %(user)s)"
+    " AND (%(superuser)s OR EXISTS (SELECT 1 FROM labeling_membership m"
+    " WHERE m.user_id = %(user)s AND m.project_id = p.id AND m.role = ANY(%(roles)s)))"
+    "), written AS ("
+    " INSERT INTO labeling_vote (user_id, candidate_id, value, created_at, updated_at)"
+    " SELECT %(user)s, id, %(value)s, %(now)s, %(now)s FROM target"
+    " ON CONFLICT (user_id, candidate_id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
+    " RETURNING candidate_id)"
+    " SELECT target.id, target.task_id, target.votes_per_candidate FROM target"
+    " JOIN written ON written.candidate_id = target.id"
+)
+
+
+def vote_if_allowed_params(*, user_id: int, is_superuser: bool, uid, value: Vote.Value, now) -> dict:
+    return {
+        "uid": uid,
+        "votable": list(VOTABLE_STATUSES),
+        "typed": Task.Source.TYPED,
+        "user": user_id,
+        "superuser": is_superuser,
+        "roles": ANNOTATING_ROLES,
+        "value": int(value),
+        "now": now,
+    }
+
+
+def task_complete_if_full_params(*, task_id: int, candidate_id: int, overlap: int, now) -> dict:
+    return {
+        "candidate": candidate_id,
+        "complete": Task.Status.COMPLETE,
+        "ready": Task.Status.READY,
+        "withdrawn": int(Vote.Value.WITHDRAWN),
+        "task": task_id,
+        "overlap": overlap,
+        "now": now,
+    }
 
 
 def _vote_upsert(*, user, candidate: Candidate, value: Vote.Value) -> None:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(VOTE_UPSERT_SQL, [user.pk, candidate.pk, int(value), now, now])
-
-
-def _votes_cast_on(*, candidate: Candidate) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(VOTES_CAST_SQL, [candidate.pk, int(Vote.Value.WITHDRAWN)])
-        return cursor.fetchone()[0]
 
 
 def _short_of_votes(task: Task) -> Exists:
@@ -169,15 +220,15 @@ def _short_of_votes(task: Task) -> Exists:
     )
 
 
-# Completion changes are single conditional UPDATEs, each committed after the vote that caused it: the UPDATE
-# reads the votes when it runs, so whichever of several concurrent votes updates last sees all of them, and a
-# task never stays ready with every candidate full, nor complete with one short, without a row lock.
-def _task_complete_if_full(*, task: Task) -> None:
-    Task.objects.filter(pk=task.pk, status=Task.Status.READY).exclude(_short_of_votes(task)).update(
-        status=Task.Status.COMPLETE, updated_at=timezone.now()
-    )
+def _task_complete_if_full(*, task: Task, candidate: Candidate) -> None:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    overlap = task.project.votes_per_candidate
+    params = task_complete_if_full_params(task_id=task.pk, candidate_id=candidate.pk, overlap=overlap, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(TASK_COMPLETE_IF_FULL_SQL, params)
 
 
+# Reopening mirrors completion: one conditional UPDATE after the withdrawal that caused it.
 def _task_reopen_if_short(*, task: Task) -> None:
     Task.objects.filter(pk=task.pk, status=Task.Status.COMPLETE).filter(_short_of_votes(task)).update(
         status=Task.Status.READY, updated_at=timezone.now()

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from corral.env import env_int
-from corral.server import build_server, serve, uvicorn_logging
+from corral.server import asgi_application_path, build_server, serve, uvicorn_logging
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         log_level = settings.LOG_LEVEL.lower()
         if workers > 1:
             uvicorn.run(
-                "corral.asgi:application",
+                asgi_application_path(),
                 host=host,
                 port=port,
                 workers=workers,

@@ -1,0 +1,312 @@
+"""The pieces of a request served on the event loop without Django's request stack (see labeling/fast_vote.py).
+
+A fast handler answers only a request that Django would accept with exactly these checks: an allowed host,
+HTTPS where required, a same-origin ``Origin`` header, a well-formed CSRF cookie matching the request's token,
+an unexpired session of an active user whose session hash matches their password. Anything else, or
+anything unusual (a repeated header, an old masked CSRF cookie, a session that needs rotating), goes to
+Django unchanged, which answers it as it answers every request. A fast handler never refuses: it either
+does exactly what Django would do, or hands over before writing anything.
+"""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.db import connections
+from django.http.cookie import parse_cookie
+from django.http.request import split_domain_port, validate_host
+from django.middleware.csrf import CSRF_SECRET_LENGTH, InvalidTokenFormat, _check_token_format, _does_token_match
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from accounts.models import User
+from accounts.sessions import SessionStore
+from corral.logs import log_request_line, request_id_from
+
+logger = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# A vote's form body is a few dozen bytes; anything longer is not one a fast handler needs to understand.
+MAX_FAST_BODY_BYTES = 1024
+USER_BACKEND = "accounts.backends.UserBackend"
+# The middleware a fast handler stands in for. Another list means checks it does not know about: hand over.
+EXPECTED_MIDDLEWARE = [
+    "corral.logs.request_log_middleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+]
+
+
+def fast_path_unavailable_because() -> str | None:
+    """Why the settings rule fast handling out, or None when they allow it."""
+    if not settings.FAST_VOTE_PATH:
+        return "FAST_VOTE_PATH is off"
+    if connections["default"].vendor != "postgresql":
+        return "the database is not PostgreSQL"
+    if list(settings.MIDDLEWARE) != EXPECTED_MIDDLEWARE:
+        return "MIDDLEWARE differs from the list the fast path stands in for"
+    if settings.SESSION_ENGINE != "accounts.sessions" or settings.SESSION_SAVE_EVERY_REQUEST:
+        return "sessions are not the plain accounts.sessions rows"
+    if USER_BACKEND not in settings.AUTHENTICATION_BACKENDS:
+        return f"{USER_BACKEND} is not an authentication backend"
+    if settings.CSRF_USE_SESSIONS or settings.USE_X_FORWARDED_HOST:
+        return "CSRF_USE_SESSIONS or USE_X_FORWARDED_HOST is on"
+    return None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated user behind a request, with what fast handlers need of them."""
+
+    id: int
+    is_superuser: bool
+    public_id: str
+
+
+@dataclass
+class FastRequest:
+    scope: Scope
+    headers: dict[bytes, bytes]
+    body: bytes
+    started: float
+    request_id: str
+
+    @property
+    def path(self) -> str:
+        return self.scope["path"]
+
+    @property
+    def method(self) -> str:
+        return self.scope["method"]
+
+    def form(self) -> dict[str, str] | None:
+        """The urlencoded body as Django's ``request.POST.get`` reads it (the last of repeated names), or None."""
+        content_type = self.headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+        if content_type != b"application/x-www-form-urlencoded":
+            return None
+        try:
+            return dict(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True))
+        except (UnicodeDecodeError, ValueError):
+            return None
+
+
+async def read_request(scope: Scope, receive: Receive) -> tuple[FastRequest | None, list[dict]]:
+    """The request with its whole (small) body, or None; and the messages read, to replay when handing over."""
+    messages: list[dict] = []
+    body = b""
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return None, messages
+        body += message.get("body", b"")
+        if len(body) > MAX_FAST_BODY_BYTES:
+            return None, messages
+        if not message.get("more_body"):
+            break
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name in headers:
+            return None, messages  # a repeated header: leave its meaning to Django
+        headers[name] = value
+    sent_id = headers.get(b"x-request-id")
+    request = FastRequest(
+        scope=scope,
+        headers=headers,
+        body=body,
+        started=time.perf_counter(),
+        request_id=request_id_from(sent_id.decode("latin-1") if sent_id else None),
+    )
+    return request, messages
+
+
+def replaying(messages: list[dict], receive: Receive) -> Receive:
+    """A ``receive`` that first gives back the messages already read, then the connection's own."""
+    pending = list(messages)
+
+    async def replay() -> dict:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
+def _is_secure(request: FastRequest) -> bool:
+    proxy_header = settings.SECURE_PROXY_SSL_HEADER
+    if proxy_header:
+        name, secure_value = proxy_header
+        sent = request.headers.get(name.removeprefix("HTTP_").lower().replace("_", "-").encode())
+        if sent is not None:
+            return sent.decode("latin-1").split(",", 1)[0].strip() == secure_value
+    return request.scope.get("scheme") == "https"
+
+
+def _allowed_hosts() -> list[str]:
+    if settings.DEBUG and not settings.ALLOWED_HOSTS:
+        return [".localhost", "127.0.0.1", "[::1]"]
+    return settings.ALLOWED_HOSTS
+
+
+def passes_request_checks(request: FastRequest, form: dict[str, str]) -> bool:
+    """True when Django's host, HTTPS and CSRF checks would all accept this POST without writing a cookie."""
+    host = request.headers.get(b"host", b"").decode("latin-1")
+    domain, _port = split_domain_port(host)
+    if not domain or not validate_host(domain, _allowed_hosts()):
+        return False
+    secure = _is_secure(request)
+    if settings.SECURE_SSL_REDIRECT and not secure:
+        return False
+    # Browsers send Origin with every POST; without one Django falls back to the Referer, which is left to it.
+    origin = request.headers.get(b"origin", b"").decode("latin-1")
+    if origin != f"{'https' if secure else 'http'}://{host}" and origin not in settings.CSRF_TRUSTED_ORIGINS:
+        return False
+    cookies = parse_cookie(request.headers.get(b"cookie", b"").decode("latin-1"))
+    secret = cookies.get(settings.CSRF_COOKIE_NAME, "")
+    # Only the current cookie form (the bare secret): an old masked one makes Django rewrite the cookie.
+    if len(secret) != CSRF_SECRET_LENGTH:
+        return False
+    token = form.get("csrfmiddlewaretoken", "")
+    if token == "":
+        header = settings.CSRF_HEADER_NAME.removeprefix("HTTP_").lower().replace("_", "-").encode()
+        token = request.headers.get(header, b"").decode("latin-1")
+    try:
+        _check_token_format(secret)
+        _check_token_format(token)
+    except InvalidTokenFormat:
+        return False
+    return _does_token_match(token, secret)
+
+
+def session_key_of(request: FastRequest) -> str | None:
+    cookies = parse_cookie(request.headers.get(b"cookie", b"").decode("latin-1"))
+    return cookies.get(settings.SESSION_COOKIE_NAME) or None
+
+
+@lru_cache(maxsize=4096)
+def _session_login(session_data: str) -> tuple[int, str] | None:
+    """(user id, session hash) of a session row's data logged in through UserBackend, or None."""
+    session = SessionStore().decode(session_data)
+    try:
+        user_id = int(session[SESSION_KEY])
+        backend, session_hash = session[BACKEND_SESSION_KEY], session[HASH_SESSION_KEY]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if backend != USER_BACKEND or not isinstance(session_hash, str):
+        return None
+    return user_id, session_hash
+
+
+@lru_cache(maxsize=4096)
+def _session_hash_for(password: str) -> str:
+    return User(password=password).get_session_auth_hash()
+
+
+# The user a session key last belonged to, so that one statement reads both rows; checked on every use.
+_user_id_by_session: dict[str, int] = {}
+SESSION_SQL = "SELECT session_data FROM django_session WHERE session_key = %s AND expire_date > %s"
+SESSION_AND_USER_SQL = (
+    "SELECT s.session_data, u.password, u.is_active, u.is_superuser, u.public_id"
+    " FROM django_session s LEFT JOIN accounts_user u ON u.id = %s"
+    " WHERE s.session_key = %s AND s.expire_date > %s"
+)
+USER_SQL = "SELECT password, is_active, is_superuser, public_id FROM accounts_user WHERE id = %s"
+
+
+async def authenticated_caller(connection, request: FastRequest) -> Caller | None:
+    """The logged-in user as Django's session and authentication middleware would find them, or None.
+
+    None also where Django would change the session (a hash valid only under an old SECRET_KEY): the request
+    then goes to Django, which does that.
+    """
+    session_key = session_key_of(request)
+    if session_key is None:
+        return None
+    now = timezone.now()
+    guess = _user_id_by_session.get(session_key)
+    if guess is not None:
+        row = await (await connection.execute(SESSION_AND_USER_SQL, (guess, session_key, now))).fetchone()
+        if row is None:
+            return None
+        session_data, user_row = row[0], row[1:]
+    else:
+        row = await (await connection.execute(SESSION_SQL, (session_key, now))).fetchone()
+        if row is None:
+            return None
+        session_data, user_row = row[0], None
+    login = _session_login(session_data)
+    if login is None:
+        return None
+    user_id, session_hash = login
+    if user_id != guess or user_row is None or user_row[0] is None:
+        user_row = await (await connection.execute(USER_SQL, (user_id,))).fetchone()
+        if user_row is None:
+            return None
+        if len(_user_id_by_session) > 65536:
+            _user_id_by_session.clear()
+        _user_id_by_session[session_key] = user_id
+    password, is_active, is_superuser, public_id = user_row
+    if not is_active or not constant_time_compare(session_hash, _session_hash_for(password)):
+        return None
+    return Caller(id=user_id, is_superuser=is_superuser, public_id=str(public_id))
+
+
+def response_headers(request: FastRequest, *, content_type: str, length: int) -> list[tuple[bytes, bytes]]:
+    """The headers Django's middleware would put on this response (security, framing, Vary, request id)."""
+    headers = [
+        (b"content-type", content_type.encode()),
+        (b"content-length", str(length).encode()),
+        (b"vary", b"Cookie"),
+        (b"x-request-id", request.request_id.encode()),
+    ]
+    if settings.SECURE_HSTS_SECONDS and _is_secure(request):
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+            hsts += "; includeSubDomains"
+        if settings.SECURE_HSTS_PRELOAD:
+            hsts += "; preload"
+        headers.append((b"strict-transport-security", hsts.encode()))
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append((b"x-content-type-options", b"nosniff"))
+    if settings.SECURE_REFERRER_POLICY:
+        policy = settings.SECURE_REFERRER_POLICY
+        value = policy if isinstance(policy, str) else ",".join(policy)
+        headers.append((b"referrer-policy", value.encode()))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append((b"cross-origin-opener-policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
+    headers.append((b"x-frame-options", settings.X_FRAME_OPTIONS.upper().encode()))
+    return headers
+
+
+async def respond(
+    send: Send, request: FastRequest, *, status: int, body: bytes, content_type: str, route: str, caller: Caller
+) -> None:
+    headers = response_headers(request, content_type=content_type, length=len(body))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    log_request_line(
+        request_id=request.request_id,
+        method=request.method,
+        path=request.path,
+        route=route,
+        status=status,
+        started=request.started,
+        user=caller.public_id,
+        fast_path=True,
+    )
