@@ -11,7 +11,7 @@ does exactly what Django would do, or hands over before writing anything.
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -74,11 +74,14 @@ def fast_path_unavailable_because() -> str | None:
 
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated user behind a request, with what fast handlers need of them."""
+    """The authenticated user behind a request, and the session and user rows they were authenticated from."""
 
     id: int
     is_superuser: bool
     public_id: str
+    session_key: str
+    session_data: str
+    password: str = field(repr=False)
 
 
 @dataclass
@@ -218,53 +221,74 @@ def _session_hash_for(password: str) -> str:
     return User(password=password).get_session_auth_hash()
 
 
-# The user a session key last belonged to, so that one statement reads both rows; checked on every use.
-_user_id_by_session: dict[str, int] = {}
 SESSION_SQL = "SELECT session_data FROM django_session WHERE session_key = %s AND expire_date > %s"
-SESSION_AND_USER_SQL = (
-    "SELECT s.session_data, u.password, u.is_active, u.is_superuser, u.public_id"
-    " FROM django_session s LEFT JOIN accounts_user u ON u.id = %s"
-    " WHERE s.session_key = %s AND s.expire_date > %s"
-)
 USER_SQL = "SELECT password, is_active, is_superuser, public_id FROM accounts_user WHERE id = %s"
+# The condition under which a caller authenticated earlier is still the same caller: their session row and user
+# row hold what was checked (so the Python checks would give the same answer) and the session has not expired.
+# Fast handlers put it into their write, so a remembered caller costs no statement of its own.
+CALLER_UNCHANGED_SQL = (
+    "EXISTS (SELECT 1 FROM django_session WHERE session_key = %(session_key)s"
+    " AND session_data = %(session_data)s AND expire_date > %(now)s)"
+    " AND EXISTS (SELECT 1 FROM accounts_user WHERE id = %(user)s AND is_active"
+    " AND password = %(password)s AND is_superuser = %(superuser)s)"
+)
+# Callers per session key, as last authenticated by this process; bounded, and never trusted without the condition.
+_callers_by_session: dict[str, Caller] = {}
+CALLERS_REMEMBERED = 16384
+
+
+def remembered_caller(request: FastRequest) -> Caller | None:
+    """The caller this process last authenticated with the request's session, to be confirmed by the write."""
+    session_key = session_key_of(request)
+    return _callers_by_session.get(session_key) if session_key else None
+
+
+def caller_unchanged_params(caller: Caller, now) -> dict:
+    return {
+        "session_key": caller.session_key,
+        "session_data": caller.session_data,
+        "now": now,
+        "user": caller.id,
+        "password": caller.password,
+        "superuser": caller.is_superuser,
+    }
 
 
 async def authenticated_caller(connection, request: FastRequest) -> Caller | None:
     """The logged-in user as Django's session and authentication middleware would find them, or None.
 
     None also where Django would change the session (a hash valid only under an old SECRET_KEY): the request
-    then goes to Django, which does that.
+    then goes to Django, which does that. The caller is remembered for the session's next requests.
     """
     session_key = session_key_of(request)
     if session_key is None:
         return None
-    now = timezone.now()
-    guess = _user_id_by_session.get(session_key)
-    if guess is not None:
-        row = await (await connection.execute(SESSION_AND_USER_SQL, (guess, session_key, now))).fetchone()
-        if row is None:
-            return None
-        session_data, user_row = row[0], row[1:]
-    else:
-        row = await (await connection.execute(SESSION_SQL, (session_key, now))).fetchone()
-        if row is None:
-            return None
-        session_data, user_row = row[0], None
+    row = await (await connection.execute(SESSION_SQL, (session_key, timezone.now()))).fetchone()
+    if row is None:
+        return None
+    session_data = row[0]
     login = _session_login(session_data)
     if login is None:
         return None
     user_id, session_hash = login
-    if user_id != guess or user_row is None or user_row[0] is None:
-        user_row = await (await connection.execute(USER_SQL, (user_id,))).fetchone()
-        if user_row is None:
-            return None
-        if len(_user_id_by_session) > 65536:
-            _user_id_by_session.clear()
-        _user_id_by_session[session_key] = user_id
+    user_row = await (await connection.execute(USER_SQL, (user_id,))).fetchone()
+    if user_row is None:
+        return None
     password, is_active, is_superuser, public_id = user_row
     if not is_active or not constant_time_compare(session_hash, _session_hash_for(password)):
         return None
-    return Caller(id=user_id, is_superuser=is_superuser, public_id=str(public_id))
+    caller = Caller(
+        id=user_id,
+        is_superuser=is_superuser,
+        public_id=str(public_id),
+        session_key=session_key,
+        session_data=session_data,
+        password=password,
+    )
+    if len(_callers_by_session) >= CALLERS_REMEMBERED:
+        _callers_by_session.clear()
+    _callers_by_session[session_key] = caller
+    return caller
 
 
 def response_headers(request: FastRequest, *, content_type: str, length: int) -> list[tuple[bytes, bytes]]:
@@ -297,9 +321,7 @@ def response_headers(request: FastRequest, *, content_type: str, length: int) ->
 async def respond(
     send: Send, request: FastRequest, *, status: int, body: bytes, content_type: str, route: str, caller: Caller
 ) -> None:
-    headers = response_headers(request, content_type=content_type, length=len(body))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    # Logged before sending, as Django's request log middleware does, so the line is there when the client has it.
     log_request_line(
         request_id=request.request_id,
         method=request.method,
@@ -310,3 +332,6 @@ async def respond(
         user=caller.public_id,
         fast_path=True,
     )
+    headers = response_headers(request, content_type=content_type, length=len(body))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

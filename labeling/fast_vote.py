@@ -23,25 +23,24 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from corral.fast_http import (
+    CALLER_UNCHANGED_SQL,
     ASGIApp,
+    Caller,
     FastRequest,
     Receive,
     Scope,
     Send,
     authenticated_caller,
+    caller_unchanged_params,
     fast_path_unavailable_because,
     passes_request_checks,
     read_request,
+    remembered_caller,
     replaying,
     respond,
 )
-from labeling.models import Vote
-from labeling.services import (
-    TASK_COMPLETE_IF_FULL_SQL,
-    VOTE_IF_ALLOWED_SQL,
-    task_complete_if_full_params,
-    vote_if_allowed_params,
-)
+from labeling.models import Membership, Task, Vote
+from labeling.services import TASK_COMPLETE_IF_FULL_SQL, VOTABLE_STATUSES, task_complete_if_full_params
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +49,28 @@ FAST_VALUES = {"up": Vote.Value.UP, "down": Vote.Value.DOWN}
 ROUTE = "labeling-vote"
 PLACEHOLDER_UID = UUID(int=0)
 DJANGO_ONLY_CONNECTION_PARAMS = {"cursor_factory", "context", "prepare_threshold"}
+ANNOTATING_ROLES = [
+    role for role, capabilities in Membership.CAPABILITIES.items() if Membership.Capability.ANNOTATE in capabilities
+]
+# vote_cast's rules, get_candidate_for_vote's access check and the caller's authentication as the condition of one
+# INSERT … ON CONFLICT: a row comes back only when the vote was allowed and written. (Composed of constants only.)
+VOTE_IF_ALLOWED_SQL = (
+    "WITH target AS ("  # noqa: S608
+    " SELECT c.id, c.task_id, p.votes_per_candidate FROM labeling_candidate c"
+    " JOIN labeling_task t ON t.id = c.task_id JOIN labeling_project p ON p.id = t.project_id"
+    " WHERE c.uid = %(uid)s AND t.status = ANY(%(votable)s)"
+    " AND NOT (p.forbid_self_voting AND t.source = %(typed)s AND t.created_by_id IS NOT DISTINCT FROM %(user)s)"
+    " AND (%(superuser)s OR EXISTS (SELECT 1 FROM labeling_membership m"
+    " WHERE m.user_id = %(user)s AND m.project_id = p.id AND m.role = ANY(%(roles)s)))"
+    f" AND {CALLER_UNCHANGED_SQL}"
+    "), written AS ("
+    " INSERT INTO labeling_vote (user_id, candidate_id, value, created_at, updated_at)"
+    " SELECT %(user)s, id, %(value)s, %(now)s, %(now)s FROM target"
+    " ON CONFLICT (user_id, candidate_id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
+    " RETURNING candidate_id)"
+    " SELECT target.id, target.task_id, target.votes_per_candidate FROM target"
+    " JOIN written ON written.candidate_id = target.id"
+)
 
 
 class FastVoteApplication:
@@ -87,17 +108,13 @@ class FastVoteApplication:
         try:
             pool = await self.connection_pool()
             async with pool.connection() as connection:
-                caller = await authenticated_caller(connection, request)
-                if caller is None:
-                    return False
-                if not await _vote_if_allowed(
-                    connection, caller_id=caller.id, superuser=caller.is_superuser, uid=uid, value=value
-                ):
-                    return False
+                caller = await _vote_by_request_caller(connection, request, uid=uid, value=value)
         except Exception:
             # Django runs the request again from the start and answers whatever went wrong (a 503 when the
             # database is down); the vote, if it was written, is an upsert and is written again.
             logger.warning("fast vote failed; handing the request to Django", exc_info=True)
+            return False
+        if caller is None:
             return False
         body = self.buttons[value].replace(str(PLACEHOLDER_UID), str(uid))
         await respond(
@@ -136,10 +153,33 @@ class FastVoteApplication:
             await pool.close()
 
 
-async def _vote_if_allowed(connection: AsyncConnection, *, caller_id: int, superuser: bool, uid: UUID, value) -> bool:
+async def _vote_by_request_caller(
+    connection: AsyncConnection, request: FastRequest, *, uid: UUID, value: Vote.Value
+) -> Caller | None:
+    """The vote written for the request's caller, who is returned; None with nothing written where Django decides.
+
+    A caller remembered from an earlier request is confirmed by the vote statement itself; only when that fails
+    (a new session, a changed one, or a refusal) is the caller authenticated afresh and the vote tried again.
+    """
+    caller = remembered_caller(request)
+    if caller is None or not await _vote_if_allowed(connection, caller=caller, uid=uid, value=value):
+        caller = await authenticated_caller(connection, request)
+        if caller is None or not await _vote_if_allowed(connection, caller=caller, uid=uid, value=value):
+            return None
+    return caller
+
+
+async def _vote_if_allowed(connection: AsyncConnection, *, caller: Caller, uid: UUID, value: Vote.Value) -> bool:
     """vote_cast for an up or down vote, or False with nothing written where it would refuse."""
     now = timezone.now()
-    params = vote_if_allowed_params(user_id=caller_id, is_superuser=superuser, uid=uid, value=value, now=now)
+    params = {
+        **caller_unchanged_params(caller, now),
+        "uid": uid,
+        "votable": list(VOTABLE_STATUSES),
+        "typed": Task.Source.TYPED,
+        "roles": ANNOTATING_ROLES,
+        "value": int(value),
+    }
     written = await (await connection.execute(VOTE_IF_ALLOWED_SQL, params)).fetchone()
     if written is None:
         return False

@@ -9,7 +9,7 @@ from django.utils import timezone
 from generation.services import image_generation_start
 from generation.text_services import answer_candidate_build, text_job_queue
 from labeling.importers import parse_prompt_file
-from labeling.models import Candidate, Membership, Preference, Project, PromptBatch, Task, TaskReservation, Vote
+from labeling.models import Candidate, Preference, Project, PromptBatch, Task, TaskReservation, Vote
 from labeling.selectors import task_held_by, task_judgeable_by, tasks_unheld_for
 
 
@@ -156,42 +156,6 @@ TASK_COMPLETE_IF_FULL_SQL = (
     " SELECT 1 FROM labeling_candidate c WHERE c.task_id = labeling_task.id AND ("
     " SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = c.id AND v.value <> %(withdrawn)s) < %(overlap)s)"
 )
-
-ANNOTATING_ROLES = [
-    role for role, capabilities in Membership.CAPABILITIES.items() if Membership.Capability.ANNOTATE in capabilities
-]
-# vote_cast's rules (and get_candidate_for_vote's access check) as the condition of one INSERT … ON CONFLICT,
-# for labeling/fast_vote.py: a row comes back only when the vote was allowed and written.
-VOTE_IF_ALLOWED_SQL = (
-    "WITH target AS ("
-    " SELECT c.id, c.task_id, p.votes_per_candidate FROM labeling_candidate c"
-    " JOIN labeling_task t ON t.id = c.task_id JOIN labeling_project p ON p.id = t.project_id"
-    " WHERE c.uid = %(uid)s AND t.status = ANY(%(votable)s)"
-    " AND NOT (p.forbid_self_voting AND t.source = %(typed)s AND t.created_by_id IS NOT DISTINCT FROM %(user)s)"
-    " AND (%(superuser)s OR EXISTS (SELECT 1 FROM labeling_membership m"
-    " WHERE m.user_id = %(user)s AND m.project_id = p.id AND m.role = ANY(%(roles)s)))"
-    "), written AS ("
-    " INSERT INTO labeling_vote (user_id, candidate_id, value, created_at, updated_at)"
-    " SELECT %(user)s, id, %(value)s, %(now)s, %(now)s FROM target"
-    " ON CONFLICT (user_id, candidate_id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
-    " RETURNING candidate_id)"
-    " SELECT target.id, target.task_id, target.votes_per_candidate FROM target"
-    " JOIN written ON written.candidate_id = target.id"
-)
-
-
-def vote_if_allowed_params(*, user_id: int, is_superuser: bool, uid, value: Vote.Value, now) -> dict:
-    return {
-        "uid": uid,
-        "votable": list(VOTABLE_STATUSES),
-        "typed": Task.Source.TYPED,
-        "user": user_id,
-        "superuser": is_superuser,
-        "roles": ANNOTATING_ROLES,
-        "value": int(value),
-        "now": now,
-    }
-
 
 def task_complete_if_full_params(*, task_id: int, candidate_id: int, overlap: int, now) -> dict:
     return {
