@@ -46,7 +46,7 @@ WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
 OVERLAP = 3
 CANDIDATES_PER_TASK = 4
 # Enough fresh candidates for each annotator to vote this fast without repeating; faster ones start over.
-VOTES_PER_USER_PER_SECOND = 30
+VOTES_PER_USER_PER_SECOND = 100
 
 
 def free_port() -> int:
@@ -375,6 +375,20 @@ def describe(name: str, results: WrkResults) -> None:
     )
 
 
+def describe_stored(database_url: str) -> None:
+    """What the votes phase left in the database: the votes are real rows, and tasks completed as they filled."""
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        rows, wrong, tasks, complete = conn.execute(
+            "SELECT COUNT(v.id), COUNT(v.id) FILTER (WHERE v.value <> CASE WHEN c.index % 2 = 1 THEN 1 ELSE -1 END),"
+            " COUNT(DISTINCT t.id), COUNT(DISTINCT t.id) FILTER (WHERE t.status = 'complete')"
+            " FROM labeling_task t JOIN labeling_candidate c ON c.task_id = t.id"
+            " LEFT JOIN labeling_vote v ON v.candidate_id = c.id WHERE t.prompt LIKE 'vote %'"
+        ).fetchone()
+    print(f"stored: {rows} vote rows ({wrong} with a value not cast), {complete} of {tasks} tasks complete", flush=True)
+
+
 def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith(("postgres://", "postgresql://")):
@@ -410,6 +424,7 @@ def main() -> None:
         if shutil.which("wrk"):
             votes = wrk_load(port, annotators, floor=False, work=Path(var_dir))
             describe("votes", votes)
+            describe_stored(database_url)
             floor = wrk_load(port, annotators, floor=True, work=Path(var_dir))
             describe("floor", floor)
         else:
@@ -417,6 +432,7 @@ def main() -> None:
 
             votes = summarized(uvloop.run(load(port, annotators, floor=False)))
             describe("votes", votes)
+            describe_stored(database_url)
             floor = summarized(uvloop.run(load(port, annotators, floor=True)))
             describe("floor", floor)
     finally:

@@ -1,10 +1,11 @@
 """The vote POST answered on the event loop: the hot path of annotation, without Django's request stack.
 
 Annotators vote many times a minute, and each vote through Django's middleware, ORM and view cost several
-milliseconds of CPU; the same work as a few prepared statements on an async connection costs a fraction of
-that. ``FastVoteApplication`` wraps the site's HTTP application and answers only an htmx 👍/👎 that
-Django would accept (corral/fast_http.py's checks, then vote_cast's rules as the condition of one
-INSERT … ON CONFLICT), with the same response Django would give. Everything else goes to Django unchanged:
+milliseconds of CPU; the same work as prepared statements on an async connection costs a fraction of that.
+``FastVoteApplication`` wraps the site's HTTP application and answers only an htmx 👍/👎 that Django would
+accept (corral/fast_http.py's checks, then the caller's authentication and vote_cast's rules as the condition
+of an INSERT … ON CONFLICT, which the votes a process has in flight share), with the same response Django
+would give. Everything else goes to Django unchanged:
 other pages, withdrawals, plain-form posts, and every refusal, which Django then explains. A vote whose
 statement fails half-way is handed over too, and repeating it there is harmless (the vote is an upsert).
 """
@@ -12,6 +13,9 @@ statement fails half-way is handed over too, and repeating it there is harmless 
 import asyncio
 import logging
 import re
+from dataclasses import dataclass
+from functools import partial
+from operator import attrgetter
 from types import SimpleNamespace
 from uuid import UUID
 
@@ -19,10 +23,11 @@ from django.conf import settings
 from django.db import connections
 from django.template.loader import get_template
 from django.utils import timezone
-from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from corral.fast_http import (
+    CALLER_ARRAYS_SQL,
+    CALLER_COLUMNS_SQL,
     CALLER_UNCHANGED_SQL,
     ASGIApp,
     Caller,
@@ -30,8 +35,9 @@ from corral.fast_http import (
     Receive,
     Scope,
     Send,
+    WriteBatcher,
     authenticated_caller,
-    caller_unchanged_params,
+    caller_arrays,
     fast_path_unavailable_because,
     passes_request_checks,
     read_request,
@@ -40,7 +46,7 @@ from corral.fast_http import (
     respond,
 )
 from labeling.models import Membership, Task, Vote
-from labeling.services import TASK_COMPLETE_IF_FULL_SQL, VOTABLE_STATUSES, task_complete_if_full_params
+from labeling.services import VOTABLE_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -52,25 +58,50 @@ DJANGO_ONLY_CONNECTION_PARAMS = {"cursor_factory", "context", "prepare_threshold
 ANNOTATING_ROLES = [
     role for role, capabilities in Membership.CAPABILITIES.items() if Membership.Capability.ANNOTATE in capabilities
 ]
-# vote_cast's rules, get_candidate_for_vote's access check and the caller's authentication as the condition of one
-# INSERT … ON CONFLICT: a row comes back only when the vote was allowed and written. (Composed of constants only.)
-VOTE_IF_ALLOWED_SQL = (
-    "WITH target AS ("  # noqa: S608
-    " SELECT c.id, c.task_id, p.votes_per_candidate FROM labeling_candidate c"
-    " JOIN labeling_task t ON t.id = c.task_id JOIN labeling_project p ON p.id = t.project_id"
-    " WHERE c.uid = %(uid)s AND t.status = ANY(%(votable)s)"
-    " AND NOT (p.forbid_self_voting AND t.source = %(typed)s AND t.created_by_id IS NOT DISTINCT FROM %(user)s)"
-    " AND (%(superuser)s OR EXISTS (SELECT 1 FROM labeling_membership m"
-    " WHERE m.user_id = %(user)s AND m.project_id = p.id AND m.role = ANY(%(roles)s)))"
+# vote_cast's rules, get_candidate_for_vote's access check and each caller's authentication as the condition of one
+# INSERT … ON CONFLICT for a batch of votes: a vote's position comes back only when it was allowed and written.
+# Rows are written in key order, so two batches never wait for each other's rows in a cycle. (Constants only.)
+VOTES_IF_ALLOWED_SQL = (
+    "WITH sent AS ("  # noqa: S608
+    f" SELECT * FROM unnest(%(uid)s::uuid[], %(value)s::smallint[], {CALLER_ARRAYS_SQL})"
+    f" WITH ORDINALITY AS sent(uid, value, {CALLER_COLUMNS_SQL}, position)"
+    "), target AS ("
+    " SELECT sent.position, sent.user_id, sent.value, c.id AS candidate_id, c.task_id FROM sent"
+    " JOIN labeling_candidate c ON c.uid = sent.uid JOIN labeling_task t ON t.id = c.task_id"
+    " JOIN labeling_project p ON p.id = t.project_id"
+    " WHERE t.status = ANY(%(votable)s)"
+    " AND NOT (p.forbid_self_voting AND t.source = %(typed)s AND t.created_by_id IS NOT DISTINCT FROM sent.user_id)"
+    " AND (sent.superuser OR EXISTS (SELECT 1 FROM labeling_membership m"
+    " WHERE m.user_id = sent.user_id AND m.project_id = p.id AND m.role = ANY(%(roles)s)))"
     f" AND {CALLER_UNCHANGED_SQL}"
     "), written AS ("
     " INSERT INTO labeling_vote (user_id, candidate_id, value, created_at, updated_at)"
-    " SELECT %(user)s, id, %(value)s, %(now)s, %(now)s FROM target"
+    " SELECT user_id, candidate_id, value, %(now)s, %(now)s FROM target ORDER BY user_id, candidate_id"
     " ON CONFLICT (user_id, candidate_id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
-    " RETURNING candidate_id)"
-    " SELECT target.id, target.task_id, target.votes_per_candidate FROM target"
-    " JOIN written ON written.candidate_id = target.id"
+    " RETURNING user_id, candidate_id)"
+    " SELECT target.position, target.task_id FROM target JOIN written USING (user_id, candidate_id)"
 )
+
+# labeling.services' completion (TASK_COMPLETE_IF_FULL_SQL) for every task of a batch: committed after the votes, so
+# whichever of several concurrent batches updates last sees all of them.
+TASKS_COMPLETE_IF_FULL_SQL = (
+    "UPDATE labeling_task t SET status = %(complete)s, updated_at = %(now)s FROM labeling_project p"
+    " WHERE t.id = ANY(%(tasks)s) AND t.status = %(ready)s AND p.id = t.project_id AND NOT EXISTS ("
+    " SELECT 1 FROM labeling_candidate c WHERE c.task_id = t.id AND ("
+    " SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = c.id AND v.value <> %(withdrawn)s)"
+    " < p.votes_per_candidate)"
+)
+
+
+@dataclass(frozen=True)
+class PendingVote:
+    caller: Caller
+    uid: UUID
+    value: Vote.Value
+
+    @property
+    def row(self) -> tuple[int, UUID]:
+        return self.caller.id, self.uid
 
 
 class FastVoteApplication:
@@ -79,6 +110,7 @@ class FastVoteApplication:
     def __init__(self, django_app: ASGIApp) -> None:
         self.django_app = django_app
         self.pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
+        self.batchers: dict[asyncio.AbstractEventLoop, WriteBatcher[PendingVote, bool]] = {}
         # The buttons depend only on the candidate's uid and the vote, so each vote's buttons are rendered once
         # with a placeholder uid (Django would render the same template the same way every time).
         template = get_template("labeling/_vote_buttons.html")
@@ -106,9 +138,7 @@ class FastVoteApplication:
         if value is None or not passes_request_checks(request, form):
             return False
         try:
-            pool = await self.connection_pool()
-            async with pool.connection() as connection:
-                caller = await _vote_by_request_caller(connection, request, uid=uid, value=value)
+            caller = await self._vote_by_request_caller(request, uid=uid, value=value)
         except Exception:
             # Django runs the request again from the start and answers whatever went wrong (a 503 when the
             # database is down); the vote, if it was written, is an upsert and is written again.
@@ -127,6 +157,30 @@ class FastVoteApplication:
             caller=caller,
         )
         return True
+
+    async def _vote_by_request_caller(self, request: FastRequest, *, uid: UUID, value: Vote.Value) -> Caller | None:
+        """The vote written for the request's caller, who is returned; None with nothing written where Django decides.
+
+        A caller remembered from an earlier request is confirmed by the vote statement itself; only when that
+        fails (a new session, a changed one, or a refusal) is the caller authenticated afresh and the vote tried
+        again.
+        """
+        batcher = await self.vote_batcher()
+        caller = remembered_caller(request)
+        if caller is None or not await batcher.submit(PendingVote(caller, uid, value)):
+            async with (await self.connection_pool()).connection() as connection:
+                caller = await authenticated_caller(connection, request)
+            if caller is None or not await batcher.submit(PendingVote(caller, uid, value)):
+                return None
+        return caller
+
+    async def vote_batcher(self) -> WriteBatcher[PendingVote, bool]:
+        loop = asyncio.get_running_loop()
+        batcher = self.batchers.get(loop)
+        if batcher is None:
+            pool = await self.connection_pool()
+            batcher = self.batchers[loop] = WriteBatcher(partial(_votes_write, pool), key=attrgetter("row"))
+        return batcher
 
     async def connection_pool(self) -> AsyncConnectionPool:
         """This event loop's pool (a server runs one loop; tests start and stop several)."""
@@ -148,45 +202,40 @@ class FastVoteApplication:
 
     async def close(self) -> None:
         """Close the pool of the running loop (at server shutdown)."""
-        pool = self.pools.pop(asyncio.get_running_loop(), None)
+        loop = asyncio.get_running_loop()
+        self.batchers.pop(loop, None)
+        pool = self.pools.pop(loop, None)
         if pool is not None:
             await pool.close()
 
 
-async def _vote_by_request_caller(
-    connection: AsyncConnection, request: FastRequest, *, uid: UUID, value: Vote.Value
-) -> Caller | None:
-    """The vote written for the request's caller, who is returned; None with nothing written where Django decides.
+async def _votes_write(pool: AsyncConnectionPool, votes: list[PendingVote]) -> list[bool]:
+    """vote_cast for a batch of up and down votes: whether each was written (False: refused, nothing written).
 
-    A caller remembered from an earlier request is confirmed by the vote statement itself; only when that fails
-    (a new session, a changed one, or a refusal) is the caller authenticated afresh and the vote tried again.
+    Completion then follows as in vote_cast, in a statement of its own that commits after the votes.
     """
-    caller = remembered_caller(request)
-    if caller is None or not await _vote_if_allowed(connection, caller=caller, uid=uid, value=value):
-        caller = await authenticated_caller(connection, request)
-        if caller is None or not await _vote_if_allowed(connection, caller=caller, uid=uid, value=value):
-            return None
-    return caller
-
-
-async def _vote_if_allowed(connection: AsyncConnection, *, caller: Caller, uid: UUID, value: Vote.Value) -> bool:
-    """vote_cast for an up or down vote, or False with nothing written where it would refuse."""
     now = timezone.now()
     params = {
-        **caller_unchanged_params(caller, now),
-        "uid": uid,
+        **caller_arrays([vote.caller for vote in votes]),
+        "uid": [vote.uid for vote in votes],
+        "value": [int(vote.value) for vote in votes],
+        "now": now,
         "votable": list(VOTABLE_STATUSES),
         "typed": Task.Source.TYPED,
         "roles": ANNOTATING_ROLES,
-        "value": int(value),
     }
-    written = await (await connection.execute(VOTE_IF_ALLOWED_SQL, params)).fetchone()
-    if written is None:
-        return False
-    candidate_id, task_id, overlap = written
-    params = task_complete_if_full_params(task_id=task_id, candidate_id=candidate_id, overlap=overlap, now=now)
-    await connection.execute(TASK_COMPLETE_IF_FULL_SQL, params)
-    return True
+    async with pool.connection() as connection:
+        written = dict(await (await connection.execute(VOTES_IF_ALLOWED_SQL, params)).fetchall())
+        if written:
+            params = {
+                "tasks": sorted(set(written.values())),
+                "complete": Task.Status.COMPLETE,
+                "ready": Task.Status.READY,
+                "withdrawn": int(Vote.Value.WITHDRAWN),
+                "now": now,
+            }
+            await connection.execute(TASKS_COMPLETE_IF_FULL_SQL, params)
+    return [position in written for position in range(1, len(votes) + 1)]
 
 
 def fast_vote_application(django_app: ASGIApp) -> ASGIApp:

@@ -262,3 +262,22 @@ def test_concurrent_fast_votes_store_one_row_per_annotator_and_candidate_and_com
     assert set(Vote.objects.values_list("value", flat=True)) == {Vote.Value.UP}
     task.refresh_from_db()
     assert task.status == Task.Status.COMPLETE
+
+
+def test_a_burst_of_clicks_on_one_candidate_leaves_one_row_with_one_of_the_values(server, annotator, project):
+    candidate = make_ready_task(project).candidates.first()
+    browser = Browser(server, annotator)
+    statuses: list[int] = []
+    start = threading.Barrier(8)
+
+    def click(value: str) -> None:
+        start.wait()
+        statuses.append(browser.vote(candidate, value).status_code)
+
+    threads = [threading.Thread(target=click, args=("up" if n % 2 else "down",)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [200] * 8
+    assert [vote.value for vote in Vote.objects.filter(user=annotator)] in ([Vote.Value.UP], [Vote.Value.DOWN])
