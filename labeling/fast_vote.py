@@ -5,9 +5,9 @@ milliseconds of CPU; the same work as prepared statements on an async connection
 ``FastVoteApplication`` wraps the site's HTTP application and answers only an htmx 👍/👎 that Django would
 accept (corral/fast_http.py's checks, then the caller's authentication and vote_cast's rules as the condition
 of an INSERT … ON CONFLICT, which the votes a process has in flight share), with the same response Django
-would give. Everything else goes to Django unchanged:
-other pages, withdrawals, plain-form posts, and every refusal, which Django then explains. A vote whose
-statement fails half-way is handed over too, and repeating it there is harmless (the vote is an upsert).
+would give. Everything else goes to Django unchanged: other pages, withdrawals, plain-form posts, and every
+refusal, which Django then explains. A vote whose statement fails half-way is handed over too, and repeating
+it there is harmless (the vote is an upsert).
 """
 
 import asyncio
