@@ -63,7 +63,7 @@ ANNOTATING_ROLES = [
 # Rows are written in key order, so two batches never wait for each other's rows in a cycle. (Constants only.)
 VOTES_IF_ALLOWED_SQL = (
     "WITH sent AS ("  # noqa: S608
-    f" SELECT * FROM unnest(%(uid)s::uuid[], %(value)s::smallint[], {CALLER_ARRAYS_SQL})"
+    f" SELECT * FROM unnest(%(uid)s::text[]::uuid[], %(value)s::smallint[], {CALLER_ARRAYS_SQL})"
     f" WITH ORDINALITY AS sent(uid, value, {CALLER_COLUMNS_SQL}, position)"
     "), target AS ("
     " SELECT sent.position, sent.user_id, sent.value, c.id AS candidate_id, c.task_id FROM sent"
@@ -79,16 +79,21 @@ VOTES_IF_ALLOWED_SQL = (
     " SELECT user_id, candidate_id, value, %(now)s, %(now)s FROM target ORDER BY user_id, candidate_id"
     " ON CONFLICT (user_id, candidate_id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
     " RETURNING user_id, candidate_id)"
-    " SELECT target.position, target.task_id FROM target JOIN written USING (user_id, candidate_id)"
+    " SELECT target.position, target.task_id, target.candidate_id FROM target"
+    " JOIN written USING (user_id, candidate_id)"
 )
 
 # labeling.services' completion (TASK_COMPLETE_IF_FULL_SQL) for every task of a batch: committed after the votes, so
-# whichever of several concurrent batches updates last sees all of them. The least-voted candidate is a scalar
-# subquery, read per task through the candidate index: written as NOT EXISTS, the planner made it a hash anti
-# join over every candidate of every project, a cost that grew with the table instead of with the batch.
+# whichever of several concurrent batches updates last sees all of them. A task is full only if the candidate voted
+# on is, so that one count comes first and most tasks stop there. The least-voted candidate is a scalar subquery,
+# read per task through the candidate index: written as NOT EXISTS, the planner made it a hash anti join over
+# every candidate of every project, a cost that grew with the table instead of with the batch.
 TASKS_COMPLETE_IF_FULL_SQL = (
-    "UPDATE labeling_task t SET status = %(complete)s, updated_at = %(now)s FROM labeling_project p"
-    " WHERE t.id = ANY(%(tasks)s) AND t.status = %(ready)s AND p.id = t.project_id AND ("
+    "UPDATE labeling_task t SET status = %(complete)s, updated_at = %(now)s"
+    " FROM labeling_project p, unnest(%(tasks)s::bigint[], %(candidates)s::bigint[]) AS voted(task_id, candidate_id)"
+    " WHERE t.id = voted.task_id AND t.status = %(ready)s AND p.id = t.project_id"
+    " AND (SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = voted.candidate_id AND v.value <> %(withdrawn)s)"
+    " >= p.votes_per_candidate AND ("
     " SELECT MIN((SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = c.id AND v.value <> %(withdrawn)s))"
     " FROM labeling_candidate c WHERE c.task_id = t.id) >= p.votes_per_candidate"
 )
@@ -97,11 +102,11 @@ TASKS_COMPLETE_IF_FULL_SQL = (
 @dataclass(frozen=True)
 class PendingVote:
     caller: Caller
-    uid: UUID
+    uid: str  # as the path gave it: VOTE_PATH admits only the canonical lower-case form
     value: Vote.Value
 
     @property
-    def row(self) -> tuple[int, UUID]:
+    def row(self) -> tuple[int, str]:
         return self.caller.id, self.uid
 
 
@@ -127,11 +132,11 @@ class FastVoteApplication:
         if match is None:
             return await self.django_app(scope, receive, send)
         request, messages = await read_request(scope, receive)
-        if request is not None and await self._answered(request, UUID(match[1]), send):
+        if request is not None and await self._answered(request, match[1], send):
             return None
         return await self.django_app(scope, replaying(messages, receive), send)
 
-    async def _answered(self, request: FastRequest, uid: UUID, send: Send) -> bool:
+    async def _answered(self, request: FastRequest, uid: str, send: Send) -> bool:
         form = request.form()
         if form is None or request.headers.get(b"hx-request") != b"true":
             return False
@@ -147,7 +152,7 @@ class FastVoteApplication:
             return False
         if caller is None:
             return False
-        body = self.buttons[value].replace(str(PLACEHOLDER_UID), str(uid))
+        body = self.buttons[value].replace(str(PLACEHOLDER_UID), uid)
         await respond(
             send,
             request,
@@ -159,7 +164,7 @@ class FastVoteApplication:
         )
         return True
 
-    async def _vote_by_request_caller(self, request: FastRequest, *, uid: UUID, value: Vote.Value) -> Caller | None:
+    async def _vote_by_request_caller(self, request: FastRequest, *, uid: str, value: Vote.Value) -> Caller | None:
         """The vote written for the request's caller, who is returned; None with nothing written where Django decides.
 
         A caller remembered from an earlier request is confirmed by the vote statement itself; only when that
@@ -226,17 +231,22 @@ async def _votes_write(pool: AsyncConnectionPool, votes: list[PendingVote]) -> l
         "roles": ANNOTATING_ROLES,
     }
     async with pool.connection() as connection:
-        written = dict(await (await connection.execute(VOTES_IF_ALLOWED_SQL, params)).fetchall())
+        written = await (await connection.execute(VOTES_IF_ALLOWED_SQL, params)).fetchall()
         if written:
+            # One voted candidate per task is enough to rule a task out (see TASKS_COMPLETE_IF_FULL_SQL).
+            candidate_by_task = {task_id: candidate_id for _position, task_id, candidate_id in written}
+            tasks = sorted(candidate_by_task)
             params = {
-                "tasks": sorted(set(written.values())),
+                "tasks": tasks,
+                "candidates": [candidate_by_task[task_id] for task_id in tasks],
                 "complete": Task.Status.COMPLETE,
                 "ready": Task.Status.READY,
                 "withdrawn": int(Vote.Value.WITHDRAWN),
                 "now": now,
             }
             await connection.execute(TASKS_COMPLETE_IF_FULL_SQL, params)
-    return [position in written for position in range(1, len(votes) + 1)]
+    positions = {position for position, _task_id, _candidate_id in written}
+    return [position in positions for position in range(1, len(votes) + 1)]
 
 
 def fast_vote_application(django_app: ASGIApp) -> ASGIApp:
