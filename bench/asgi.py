@@ -30,7 +30,7 @@ from corral.fast_http import (
     replaying,
     respond,
 )
-from labeling.fast_vote import WRITERS_PER_PROCESS, FastVoteApplication
+from labeling.fast_vote import FastVoteApplication
 from labeling.models import Vote
 
 FLOOR_PATH = "/bench/floor"
@@ -76,7 +76,7 @@ batchers: dict[asyncio.AbstractEventLoop, WriteBatcher[FloorRow, bool]] = {}
 async def floor_batcher(pool: AsyncConnectionPool) -> WriteBatcher[FloorRow, bool]:
     loop = asyncio.get_running_loop()
     if loop not in batchers:
-        batchers[loop] = WriteBatcher(partial(floor_write, pool), key=attrgetter("row"), writers=WRITERS_PER_PROCESS)
+        batchers[loop] = WriteBatcher(partial(floor_write, pool), key=attrgetter("row"))
     return batchers[loop]
 
 

@@ -553,50 +553,91 @@ def _export_preferences(batch: _Batch, project: Project | None, progress: Progre
         )
         for preference in chunk:
             pairs = pairs_by_preference[preference["pk"]]
-            entries.append((preference["pk"], preference["updated_at"], bool(pairs)))
-            provenance = {
-                "project": preference["task__project__slug"],
-                "annotator": _uuid_text(preference["user__public_id"]),
-                "created_at": preference["created_at"],
-                "updated_at": preference["updated_at"],
-            }
-            for first, second, label in pairs:
-                if preference["task__project__kind"] == Project.Kind.IMAGE:
-                    image_rows.append(
-                        {
-                            "id": f"{preference['pk']}:{first['uid']}:{second['uid']}",
-                            "preference_id": preference["pk"],
-                            "caption": preference["task__prompt"],
-                            "jpg_0": batch.image_path(first["id"]),
-                            "jpg_1": batch.image_path(second["id"]),
-                            "label_0": label,
-                            "choice": preference["choice"],
-                            "model": first["model_name"],
-                            "seed_0": first["seed"],
-                            "seed_1": second["seed"],
-                            "steps": _steps(first["params"] or {}),
-                            "guidance": _guidance(first["params"] or {}),
-                            **provenance,
-                        }
-                    )
-                elif label != 0.5:
-                    chosen, rejected = (first, second) if label == 1.0 else (second, first)
-                    text_rows.append(
-                        {
-                            "id": f"preference:{preference['pk']}:{rejected['uid']}",
-                            "prompt": preference["task__prompt"],
-                            "chosen": chosen["text"],
-                            "rejected": rejected["text"],
-                            "source": "preference",
-                            "source_id": preference["pk"],
-                            "model": chosen["model_name"],
-                            **provenance,
-                        }
-                    )
+            provenance = _preference_provenance(preference)
+            if preference["task__project__kind"] == Project.Kind.IMAGE:
+                rows = [_image_pair_row(batch, preference, pair, provenance) for pair in pairs]
+                image_rows.extend(rows)
+            else:
+                rows = [_text_pair_row(preference, pair, provenance) for pair in pairs if pair[2] != 0.5]
+                text_rows.extend(rows)
+            entries.append((preference["pk"], preference["updated_at"], bool(rows)))
+        # A judgement that no longer gives a pair (changed to "all bad", or a text one to a tie) would leave its
+        # earlier pairs the newest; readers who saw them get one row without a pair, which replaces them.
+        emptied = [preference for preference, entry in zip(chunk, entries, strict=True) if not entry[2]]
+        published_before = _published_before(ExportedRow.Source.PREFERENCE, (p["pk"] for p in emptied))
+        for preference in emptied:
+            if preference["pk"] in published_before:
+                (image_rows if preference["task__project__kind"] == Project.Kind.IMAGE else text_rows).append(
+                    _pair_retraction_row(preference)
+                )
+        entries = [(pk, updated_at, wrote or pk in published_before) for pk, updated_at, wrote in entries]
         batch.write("preferences", image_rows)
         batch.write("text_dpo", text_rows)
         batch.settle(ExportedRow.Source.PREFERENCE, entries)
         progress(len(chunk))
+
+
+def _image_pair_row(batch: _Batch, preference: dict, pair: tuple[dict, dict, float], provenance: dict) -> dict:
+    first, second, label = pair
+    return {
+        "id": f"{preference['pk']}:{first['uid']}:{second['uid']}",
+        "preference_id": preference["pk"],
+        "caption": preference["task__prompt"],
+        "jpg_0": batch.image_path(first["id"]),
+        "jpg_1": batch.image_path(second["id"]),
+        "label_0": label,
+        "choice": preference["choice"],
+        "model": first["model_name"],
+        "seed_0": first["seed"],
+        "seed_1": second["seed"],
+        "steps": _steps(first["params"] or {}),
+        "guidance": _guidance(first["params"] or {}),
+        **provenance,
+    }
+
+
+def _text_pair_row(preference: dict, pair: tuple[dict, dict, float], provenance: dict) -> dict:
+    first, second, label = pair
+    chosen, rejected = (first, second) if label == 1.0 else (second, first)
+    return {
+        "id": f"preference:{preference['pk']}:{rejected['uid']}",
+        "prompt": preference["task__prompt"],
+        "chosen": chosen["text"],
+        "rejected": rejected["text"],
+        "source": "preference",
+        "source_id": preference["pk"],
+        "model": chosen["model_name"],
+        **provenance,
+    }
+
+
+def _preference_provenance(preference: dict) -> dict:
+    return {
+        "project": preference["task__project__slug"],
+        "annotator": _uuid_text(preference["user__public_id"]),
+        "created_at": preference["created_at"],
+        "updated_at": preference["updated_at"],
+    }
+
+
+def _pair_retraction_row(preference: dict) -> dict:
+    """The row that stands for a published judgement's pairs once it gives none: the newest, without a pair."""
+    provenance = _preference_provenance(preference)
+    if preference["task__project__kind"] == Project.Kind.IMAGE:
+        return {
+            "id": f"{preference['pk']}:none",
+            "preference_id": preference["pk"],
+            "caption": preference["task__prompt"],
+            "choice": preference["choice"],
+            **provenance,
+        }
+    return {
+        "id": f"preference:{preference['pk']}:none",
+        "prompt": preference["task__prompt"],
+        "source": "preference",
+        "source_id": preference["pk"],
+        **provenance,
+    }
 
 
 REVIEW_FIELDS = [

@@ -54,9 +54,6 @@ VOTE_PATH = re.compile(r"/candidates/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 FAST_VALUES = {"up": Vote.Value.UP, "down": Vote.Value.DOWN}
 ROUTE = "labeling-vote"
 PLACEHOLDER_UID = UUID(int=0)
-# Batches written at once by a server process: while one waits on PostgreSQL the next is built and sent. Each takes
-# a connection of the process's FAST_VOTE_POOL_SIZE.
-WRITERS_PER_PROCESS = 1
 DJANGO_ONLY_CONNECTION_PARAMS = {"cursor_factory", "context", "prepare_threshold"}
 ANNOTATING_ROLES = [
     role for role, capabilities in Membership.CAPABILITIES.items() if Membership.Capability.ANNOTATE in capabilities
@@ -188,9 +185,7 @@ class FastVoteApplication:
         batcher = self.batchers.get(loop)
         if batcher is None:
             pool = await self.connection_pool()
-            batcher = self.batchers[loop] = WriteBatcher(
-                partial(_votes_write, pool), key=attrgetter("row"), writers=WRITERS_PER_PROCESS
-            )
+            batcher = self.batchers[loop] = WriteBatcher(partial(_votes_write, pool), key=attrgetter("row"))
         return batcher
 
     async def connection_pool(self) -> AsyncConnectionPool:

@@ -7,7 +7,7 @@ import pytest
 from corral.fast_http import WriteBatcher
 
 
-def run_concurrently(items, write, key=lambda item: item[0], writers=1):
+def run_concurrently(items, write, key=lambda item: item[0]):
     """Submits the first item, and the others once its write has started; the outcomes (or errors), in order."""
 
     async def main():
@@ -17,7 +17,7 @@ def run_concurrently(items, write, key=lambda item: item[0], writers=1):
             started.set()
             return await write(batch)
 
-        batcher = WriteBatcher(write_and_tell, key=key, writers=writers)
+        batcher = WriteBatcher(write_and_tell, key=key)
         first = asyncio.create_task(batcher.submit(items[0]))
         await started.wait()
         rest = [asyncio.create_task(batcher.submit(item)) for item in items[1:]]
@@ -77,24 +77,3 @@ def test_every_submitted_item_is_answered(count):
 
     assert run_concurrently([(row, row) for row in range(count)], write) == [(row, row) for row in range(count)]
 
-
-def test_with_two_writers_a_second_write_runs_meanwhile_but_never_one_of_a_row_being_written():
-    rows_in_flight: set[str] = set()
-    running = []
-    most_running = 0
-
-    async def write(items):
-        nonlocal most_running
-        rows = {row for row, _value in items}
-        assert not rows & rows_in_flight
-        rows_in_flight.update(rows)
-        running.append(items)
-        most_running = max(most_running, len(running))
-        await asyncio.sleep(0.01)
-        running.remove(items)
-        rows_in_flight.difference_update(rows)
-        return [value for _row, value in items]
-
-    items = [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3)]
-    assert run_concurrently(items, write, writers=2) == [1, 1, 2, 1, 3]
-    assert most_running == 2

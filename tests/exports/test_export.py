@@ -174,3 +174,36 @@ def test_a_row_stamped_on_a_whole_second_is_not_due_again_after_its_export(oxen_
 
     assert export_due_count() == 0
     assert export_run().commit_id == ""
+
+
+def newest_judgements(pairs, key: str):
+    """The dataset card's rule: per judgement, only the rows of its newest version; then rows without a pair go."""
+    newest = pairs.groupby(key).updated_at.transform("max")
+    return pairs[pairs.updated_at == newest]
+
+
+def test_a_published_pick_changed_to_all_bad_replaces_its_pairs_with_one_row_without_a_pair(oxen_repo, feedback):
+    export_run()
+    best, text_pick = feedback["best"], feedback["text_pick"]
+    best.choice, best.chosen = Preference.Choice.ALL_BAD, None
+    best.save()
+    text_pick.choice, text_pick.chosen = Preference.Choice.TIE, None
+    text_pick.save()
+
+    run = export_run()
+
+    pairs = newest_judgements(read_table(oxen_repo, "preferences"), "preference_id")
+    retracted = pairs[pairs.preference_id == best.pk]
+    assert list(retracted.id) == [f"{best.pk}:none"] and list(retracted.choice) == ["all_bad"]
+    assert retracted.jpg_0.isna().all() and retracted.label_0.isna().all()
+    training = pairs[pairs.jpg_0.notna()]
+    assert set(training.preference_id) == {feedback["tie"].pk} and len(training) == 6
+    text = newest_judgements(read_table(oxen_repo, "text_dpo"), "source_id")
+    from_pick = text[(text.source == "preference") & (text.source_id == text_pick.pk)]
+    assert list(from_pick.id) == [f"preference:{text_pick.pk}:none"] and from_pick.chosen.isna().all()
+    assert run.counts["preferences"] == 1 and run.counts["text_dpo"] == 1
+
+    # Nothing changed since: no further rows; a pick "all bad" from the start was never published, so no row.
+    assert export_run().commit_id == ""
+    never_published = Preference.objects.get(choice=Preference.Choice.ALL_BAD, task__prompt="a grey cat")
+    assert not (read_table(oxen_repo, "preferences").preference_id == never_published.pk).any()
