@@ -575,9 +575,9 @@ def compare(repo_path: Path) -> dict[str, int]:
     lost = phantom = 0
     ratings = {Vote.Value.UP: "good", Vote.Value.DOWN: "bad", Vote.Value.WITHDRAWN: "withdrawn"}
 
-    def check(expected: dict[object, tuple], rows: list[dict], key: str, version) -> None:
+    def check(expected: dict[object, tuple], rows: list[dict], key: str, version, *, gone=lambda found: False) -> None:
         nonlocal lost, phantom
-        latest = newest(rows, key)
+        latest = {identity: found for identity, found in newest(rows, key).items() if not gone(found)}
         for identity, wanted in expected.items():
             found = latest.get(identity)
             if found is None or version(found) != wanted:
@@ -596,7 +596,14 @@ def compare(repo_path: Path) -> dict[str, int]:
         for pk, updated, choice in Preference.objects.values_list("pk", "updated_at", "choice")
         if choice in EXPECTED_PAIRS
     }
-    check(preferences, tables["preferences"], "preference_id", lambda found: (found[0]["updated_at"], len(found)))
+    # A judgement whose newest version is one row without a pair gives no pairs (the dataset card's rule).
+    check(
+        preferences,
+        tables["preferences"],
+        "preference_id",
+        lambda found: (found[0]["updated_at"], len(found)),
+        gone=lambda found: found[0]["jpg_0"] is None,
+    )
 
     reviews = list(Review.objects.values_list("pk", "updated_at", "decision"))
     check(
