@@ -46,7 +46,7 @@ WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
 OVERLAP = 3
 CANDIDATES_PER_TASK = 4
 # Enough fresh candidates for each annotator to vote this fast without repeating; faster ones start over.
-VOTES_PER_USER_PER_SECOND = 100
+VOTES_PER_USER_PER_SECOND = 130
 
 
 def free_port() -> int:

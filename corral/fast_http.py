@@ -312,13 +312,20 @@ class WriteBatcher(Generic[Item, Outcome]):  # noqa: UP046 (Python 3.11)
     Items with the same ``key`` (the row they write) never share a batch: a repeated one waits for the next, so
     one statement never writes a row twice and the later item is written last. ``write`` gets the items and
     returns one outcome per item, in order; if it raises, every item of its batch gets the exception.
+    ``idle``, if given, runs whenever nothing is waiting, before the writer stops: work a write leaves for the
+    next one to carry is done then, when no next write comes.
     """
 
     def __init__(
-        self, write: Callable[[list[Item]], Awaitable[list[Outcome]]], key: Callable[[Item], Hashable]
+        self,
+        write: Callable[[list[Item]], Awaitable[list[Outcome]]],
+        key: Callable[[Item], Hashable],
+        *,
+        idle: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._write = write
         self._key = key
+        self._idle = idle
         self._waiting: list[tuple[Item, asyncio.Future]] = []
         self._drain_task: asyncio.Task | None = None
 
@@ -331,7 +338,13 @@ class WriteBatcher(Generic[Item, Outcome]):  # noqa: UP046 (Python 3.11)
 
     async def _drain(self) -> None:
         try:
-            while batch := self._next_batch():
+            while True:
+                batch = self._next_batch()
+                if not batch and self._idle is not None:
+                    await self._idle()
+                    batch = self._next_batch()
+                if not batch:
+                    break
                 await self._write_batch(batch)
         finally:
             # In the same step as the last look at the queue, so an item submitted after it starts a new drain.

@@ -6,8 +6,13 @@ milliseconds of CPU; the same work as prepared statements on an async connection
 accept (corral/fast_http.py's checks, then the caller's authentication and vote_cast's rules as the condition
 of an INSERT … ON CONFLICT, which the votes a process has in flight share), with the same response Django
 would give. Everything else goes to Django unchanged: other pages, withdrawals, plain-form posts, and every
-refusal, which Django then explains. A vote whose statement fails half-way is handed over too, and repeating
-it there is harmless (the vote is an upsert).
+refusal, which Django then explains. A vote whose statement fails is handed over too, and repeating it there
+is harmless (the vote is an upsert).
+
+One difference from vote_cast: a task that a vote fills is marked complete by the process's next statement (or,
+when none follows, its idle turn), a moment after the vote's answer rather than before it. Completion must run
+after the votes commit, so carrying it in the next statement saves one per batch. The queue never hands out a
+full task meanwhile: it counts the votes itself.
 """
 
 import asyncio
@@ -58,9 +63,25 @@ DJANGO_ONLY_CONNECTION_PARAMS = {"cursor_factory", "context", "prepare_threshold
 ANNOTATING_ROLES = [
     role for role, capabilities in Membership.CAPABILITIES.items() if Membership.Capability.ANNOTATE in capabilities
 ]
+# labeling.services' completion (TASK_COMPLETE_IF_FULL_SQL) for the tasks voted on by earlier statements: it runs
+# after their votes committed, so whichever of several concurrent statements checks a task last sees all of them.
+# A task is full only if the candidate voted on is, so that one count comes first and most tasks stop there. The
+# least-voted candidate is a scalar subquery, read per task through the candidate index: written as NOT EXISTS,
+# the planner made it a hash anti join over every candidate of every project, a cost that grew with the table.
+COMPLETE_DUE_TASKS_SQL = (
+    "UPDATE labeling_task t SET status = %(complete)s, updated_at = %(now)s"
+    " FROM labeling_project p, unnest(%(due_tasks)s::bigint[], %(due_candidates)s::bigint[])"
+    " AS voted(task_id, candidate_id)"
+    " WHERE t.id = voted.task_id AND t.status = %(ready)s AND p.id = t.project_id"
+    " AND (SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = voted.candidate_id AND v.value <> %(withdrawn)s)"
+    " >= p.votes_per_candidate AND ("
+    " SELECT MIN((SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = c.id AND v.value <> %(withdrawn)s))"
+    " FROM labeling_candidate c WHERE c.task_id = t.id) >= p.votes_per_candidate"
+)
 # vote_cast's rules, get_candidate_for_vote's access check and each caller's authentication as the condition of one
 # INSERT … ON CONFLICT for a batch of votes: a vote's position comes back only when it was allowed and written.
-# Rows are written in key order, so two batches never wait for each other's rows in a cycle. (Constants only.)
+# Rows are written in key order, so two batches never wait for each other's rows in a cycle. The same statement
+# completes the tasks the previous one voted on, saving a statement per batch. (Composed of constants only.)
 VOTES_IF_ALLOWED_SQL = (
     "WITH sent AS ("  # noqa: S608
     f" SELECT * FROM unnest(%(uid)s::text[]::uuid[], %(value)s::smallint[], {CALLER_ARRAYS_SQL})"
@@ -78,25 +99,41 @@ VOTES_IF_ALLOWED_SQL = (
     " INSERT INTO labeling_vote (user_id, candidate_id, value, created_at, updated_at)"
     " SELECT user_id, candidate_id, value, %(now)s, %(now)s FROM target ORDER BY user_id, candidate_id"
     " ON CONFLICT (user_id, candidate_id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
-    " RETURNING user_id, candidate_id)"
+    " RETURNING user_id, candidate_id"
+    f"), completed AS ({COMPLETE_DUE_TASKS_SQL} RETURNING t.id)"
     " SELECT target.position, target.task_id, target.candidate_id FROM target"
     " JOIN written USING (user_id, candidate_id)"
 )
 
-# labeling.services' completion (TASK_COMPLETE_IF_FULL_SQL) for every task of a batch: committed after the votes, so
-# whichever of several concurrent batches updates last sees all of them. A task is full only if the candidate voted
-# on is, so that one count comes first and most tasks stop there. The least-voted candidate is a scalar subquery,
-# read per task through the candidate index: written as NOT EXISTS, the planner made it a hash anti join over
-# every candidate of every project, a cost that grew with the table instead of with the batch.
-TASKS_COMPLETE_IF_FULL_SQL = (
-    "UPDATE labeling_task t SET status = %(complete)s, updated_at = %(now)s"
-    " FROM labeling_project p, unnest(%(tasks)s::bigint[], %(candidates)s::bigint[]) AS voted(task_id, candidate_id)"
-    " WHERE t.id = voted.task_id AND t.status = %(ready)s AND p.id = t.project_id"
-    " AND (SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = voted.candidate_id AND v.value <> %(withdrawn)s)"
-    " >= p.votes_per_candidate AND ("
-    " SELECT MIN((SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = c.id AND v.value <> %(withdrawn)s))"
-    " FROM labeling_candidate c WHERE c.task_id = t.id) >= p.votes_per_candidate"
-)
+
+class CompletionsDue:
+    """Tasks voted on by a process's committed statements and not yet checked for completion: task → a voted candidate.
+
+    The next vote statement checks them, or, when no vote follows, the batcher's idle turn, a moment after the
+    votes' answers. Until then the queue already passes a full task by (it counts the votes itself).
+    """
+
+    def __init__(self) -> None:
+        self.voted_candidate_by_task: dict[int, int] = {}
+
+    def take(self) -> dict[int, int]:
+        taken, self.voted_candidate_by_task = self.voted_candidate_by_task, {}
+        return taken
+
+    def add(self, voted_candidate_by_task: dict[int, int]) -> None:
+        self.voted_candidate_by_task.update(voted_candidate_by_task)
+
+    @staticmethod
+    def params(taken: dict[int, int], now) -> dict:
+        tasks = sorted(taken)
+        return {
+            "due_tasks": tasks,
+            "due_candidates": [taken[task] for task in tasks],
+            "complete": Task.Status.COMPLETE,
+            "ready": Task.Status.READY,
+            "withdrawn": int(Vote.Value.WITHDRAWN),
+            "now": now,
+        }
 
 
 @dataclass(frozen=True)
@@ -185,7 +222,10 @@ class FastVoteApplication:
         batcher = self.batchers.get(loop)
         if batcher is None:
             pool = await self.connection_pool()
-            batcher = self.batchers[loop] = WriteBatcher(partial(_votes_write, pool), key=attrgetter("row"))
+            due = CompletionsDue()
+            batcher = self.batchers[loop] = WriteBatcher(
+                partial(_votes_write, pool, due), key=attrgetter("row"), idle=partial(_complete_due, pool, due)
+            )
         return batcher
 
     async def connection_pool(self) -> AsyncConnectionPool:
@@ -215,38 +255,45 @@ class FastVoteApplication:
             await pool.close()
 
 
-async def _votes_write(pool: AsyncConnectionPool, votes: list[PendingVote]) -> list[bool]:
+async def _votes_write(pool: AsyncConnectionPool, due: CompletionsDue, votes: list[PendingVote]) -> list[bool]:
     """vote_cast for a batch of up and down votes: whether each was written (False: refused, nothing written).
 
-    Completion then follows as in vote_cast, in a statement of its own that commits after the votes.
+    The statement also completes the tasks due from earlier statements; this batch's tasks are due next.
     """
     now = timezone.now()
+    taken = due.take()
     params = {
         **caller_arrays([vote.caller for vote in votes]),
+        **CompletionsDue.params(taken, now),
         "uid": [vote.uid for vote in votes],
         "value": [int(vote.value) for vote in votes],
-        "now": now,
         "votable": list(VOTABLE_STATUSES),
         "typed": Task.Source.TYPED,
         "roles": ANNOTATING_ROLES,
     }
-    async with pool.connection() as connection:
-        written = await (await connection.execute(VOTES_IF_ALLOWED_SQL, params)).fetchall()
-        if written:
-            # One voted candidate per task is enough to rule a task out (see TASKS_COMPLETE_IF_FULL_SQL).
-            candidate_by_task = {task_id: candidate_id for _position, task_id, candidate_id in written}
-            tasks = sorted(candidate_by_task)
-            params = {
-                "tasks": tasks,
-                "candidates": [candidate_by_task[task_id] for task_id in tasks],
-                "complete": Task.Status.COMPLETE,
-                "ready": Task.Status.READY,
-                "withdrawn": int(Vote.Value.WITHDRAWN),
-                "now": now,
-            }
-            await connection.execute(TASKS_COMPLETE_IF_FULL_SQL, params)
+    try:
+        async with pool.connection() as connection:
+            written = await (await connection.execute(VOTES_IF_ALLOWED_SQL, params)).fetchall()
+    except Exception:
+        # Nothing of the statement committed: its due tasks stay due; its votes go to Django, which completes.
+        due.add(taken)
+        raise
+    due.add({task_id: candidate_id for _position, task_id, candidate_id in written})
     positions = {position for position, _task_id, _candidate_id in written}
     return [position in positions for position in range(1, len(votes) + 1)]
+
+
+async def _complete_due(pool: AsyncConnectionPool, due: CompletionsDue) -> None:
+    """The completion the next vote statement would have carried, when none comes."""
+    taken = due.take()
+    if not taken:
+        return
+    try:
+        async with pool.connection() as connection:
+            await connection.execute(COMPLETE_DUE_TASKS_SQL, CompletionsDue.params(taken, timezone.now()))
+    except Exception:
+        due.add(taken)
+        logger.warning("could not complete the tasks of fast votes; trying again with the next vote", exc_info=True)
 
 
 def fast_vote_application(django_app: ASGIApp) -> ASGIApp:

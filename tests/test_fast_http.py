@@ -77,3 +77,30 @@ def test_every_submitted_item_is_answered(count):
 
     assert run_concurrently([(row, row) for row in range(count)], write) == [(row, row) for row in range(count)]
 
+
+
+def test_idle_runs_once_the_queue_is_empty_and_items_arriving_meanwhile_are_still_written():
+    events = []
+
+    async def main():
+        batcher = None
+
+        async def write(items):
+            events.append(("write", [row for row, _value in items]))
+            await asyncio.sleep(0.01)
+            return [value for _row, value in items]
+
+        async def idle():
+            events.append(("idle",))
+            if len(events) == 2:
+                late.append(asyncio.create_task(batcher.submit(("late", 2))))
+            await asyncio.sleep(0.01)
+
+        late = []
+        batcher = WriteBatcher(write, key=lambda item: item[0], idle=idle)
+        first = await batcher.submit(("early", 1))
+        await asyncio.sleep(0.05)
+        return first, await late[0]
+
+    assert asyncio.run(main()) == (1, 2)
+    assert events == [("write", ["early"]), ("idle",), ("write", ["late"]), ("idle",)]
