@@ -154,6 +154,7 @@ class FastVoteApplication:
         self.django_app = django_app
         self.pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
         self.batchers: dict[asyncio.AbstractEventLoop, WriteBatcher[PendingVote, bool]] = {}
+        self.completions_due: dict[asyncio.AbstractEventLoop, CompletionsDue] = {}
         # The buttons depend only on the candidate's uid and the vote, so each vote's buttons are rendered once
         # with a placeholder uid (Django would render the same template the same way every time).
         template = get_template("labeling/_vote_buttons.html")
@@ -222,7 +223,7 @@ class FastVoteApplication:
         batcher = self.batchers.get(loop)
         if batcher is None:
             pool = await self.connection_pool()
-            due = CompletionsDue()
+            due = self.completions_due[loop] = CompletionsDue()
             batcher = self.batchers[loop] = WriteBatcher(
                 partial(_votes_write, pool, due), key=attrgetter("row"), idle=partial(_complete_due, pool, due)
             )
@@ -247,11 +248,14 @@ class FastVoteApplication:
         return pool
 
     async def close(self) -> None:
-        """Close the pool of the running loop (at server shutdown)."""
+        """At server shutdown: complete what is due, then close the pool of the running loop."""
         loop = asyncio.get_running_loop()
         self.batchers.pop(loop, None)
+        due = self.completions_due.pop(loop, None)
         pool = self.pools.pop(loop, None)
         if pool is not None:
+            if due is not None:
+                await _complete_due(pool, due)
             await pool.close()
 
 
