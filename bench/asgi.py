@@ -22,13 +22,12 @@ from corral.fast_http import (
     CALLER_UNCHANGED_SQL,
     Caller,
     WriteBatcher,
-    authenticated_caller,
     caller_arrays,
     passes_request_checks,
     read_request,
-    remembered_caller,
     replaying,
     respond,
+    written_for_caller,
 )
 from labeling.fast_vote import FastVoteApplication
 from labeling.models import Vote
@@ -73,7 +72,7 @@ async def floor_write(pool: AsyncConnectionPool, rows: list[FloorRow]) -> list[b
 batchers: dict[asyncio.AbstractEventLoop, WriteBatcher[FloorRow, bool]] = {}
 
 
-async def floor_batcher(pool: AsyncConnectionPool) -> WriteBatcher[FloorRow, bool]:
+def floor_batcher(pool: AsyncConnectionPool) -> WriteBatcher[FloorRow, bool]:
     loop = asyncio.get_running_loop()
     if loop not in batchers:
         batchers[loop] = WriteBatcher(partial(floor_write, pool), key=attrgetter("row"))
@@ -88,15 +87,16 @@ async def floor(scope, receive, send):
     if form is None or not passes_request_checks(request, form):
         return await corral_application(scope, replaying(messages, receive), send)
     assert isinstance(http_application, FastVoteApplication), "the floor needs the fast path's settings"
-    pool = await http_application.connection_pool()
-    batcher = await floor_batcher(pool)
+    pool = (await http_application.resources()).pool
+    batcher = floor_batcher(pool)
     candidate = int(form["candidate"])
-    caller = remembered_caller(request)
-    if caller is None or not await batcher.submit(FloorRow(caller, candidate)):
-        async with pool.connection() as connection:
-            caller = await authenticated_caller(connection, request)
-        if caller is None or not await batcher.submit(FloorRow(caller, candidate)):
-            return await corral_application(scope, replaying(messages, receive), send)
+
+    async def upsert(caller: Caller) -> bool:
+        return await batcher.submit(FloorRow(caller, candidate))
+
+    caller = await written_for_caller(request, pool, upsert)
+    if caller is None:
+        return await corral_application(scope, replaying(messages, receive), send)
     await respond(send, request, status=204, body=b"", content_type="text/plain", route="bench-floor", caller=caller)
 
 

@@ -367,6 +367,15 @@ def summarized(results: Results) -> WrkResults:
     )
 
 
+def phase(port: int, annotators: list[Annotator], *, floor: bool, work: Path) -> WrkResults:
+    """One measured phase, through wrk when it is installed, else through the asyncio client."""
+    if shutil.which("wrk"):
+        return wrk_load(port, annotators, floor=floor, work=work)
+    import uvloop
+
+    return summarized(uvloop.run(load(port, annotators, floor=floor)))
+
+
 def describe(name: str, results: WrkResults) -> None:
     print(
         f"{name}: {results.rate:.0f}/s, p50 {results.p50_ms:.1f} ms, p95 {results.p95_ms:.1f} ms, "
@@ -421,20 +430,11 @@ def main() -> None:
             f"{SECONDS:.0f} s per phase after {WARMUP_SECONDS:.0f} s warm-up",
             flush=True,
         )
-        if shutil.which("wrk"):
-            votes = wrk_load(port, annotators, floor=False, work=Path(var_dir))
-            describe("votes", votes)
-            describe_stored(database_url)
-            floor = wrk_load(port, annotators, floor=True, work=Path(var_dir))
-            describe("floor", floor)
-        else:
-            import uvloop
-
-            votes = summarized(uvloop.run(load(port, annotators, floor=False)))
-            describe("votes", votes)
-            describe_stored(database_url)
-            floor = summarized(uvloop.run(load(port, annotators, floor=True)))
-            describe("floor", floor)
+        votes = phase(port, annotators, floor=False, work=Path(var_dir))
+        describe("votes", votes)
+        describe_stored(database_url)
+        floor = phase(port, annotators, floor=True, work=Path(var_dir))
+        describe("floor", floor)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -298,6 +298,25 @@ async def authenticated_caller(connection, request: FastRequest) -> Caller | Non
     return caller
 
 
+async def written_for_caller(
+    request: FastRequest, pool, write: Callable[[Caller], Awaitable[bool]]
+) -> Caller | None:
+    """The request's caller once ``write(caller)`` has written for them; None when it wrote nothing.
+
+    A caller remembered from an earlier request is confirmed by the write itself (CALLER_UNCHANGED_SQL); only
+    when that fails (a new session, a changed one, or a refusal) is the caller authenticated afresh on a
+    connection of ``pool`` and the write tried again.
+    """
+    caller = remembered_caller(request)
+    if caller is not None and await write(caller):
+        return caller
+    async with pool.connection() as connection:
+        caller = await authenticated_caller(connection, request)
+    if caller is not None and await write(caller):
+        return caller
+    return None
+
+
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
 

@@ -41,14 +41,13 @@ from corral.fast_http import (
     Scope,
     Send,
     WriteBatcher,
-    authenticated_caller,
     caller_arrays,
     fast_path_unavailable_because,
     passes_request_checks,
     read_request,
-    remembered_caller,
     replaying,
     respond,
+    written_for_caller,
 )
 from labeling.models import Membership, Task, Vote
 from labeling.services import VOTABLE_STATUSES
@@ -147,14 +146,20 @@ class PendingVote:
         return self.caller.id, self.uid
 
 
+@dataclass(frozen=True)
+class LoopResources:
+    pool: AsyncConnectionPool
+    votes: WriteBatcher[PendingVote, bool]
+    due: CompletionsDue
+
+
 class FastVoteApplication:
     """ASGI HTTP application: fast votes here, every other request to ``django_app``."""
 
     def __init__(self, django_app: ASGIApp) -> None:
         self.django_app = django_app
-        self.pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
-        self.batchers: dict[asyncio.AbstractEventLoop, WriteBatcher[PendingVote, bool]] = {}
-        self.completions_due: dict[asyncio.AbstractEventLoop, CompletionsDue] = {}
+        # Per event loop (a server runs one; tests start and stop several), made once by the loop's first vote.
+        self.loops: dict[asyncio.AbstractEventLoop, asyncio.Task[LoopResources]] = {}
         # The buttons depend only on the candidate's uid and the vote, so each vote's buttons are rendered once
         # with a placeholder uid (Django would render the same template the same way every time).
         template = get_template("labeling/_vote_buttons.html")
@@ -203,60 +208,47 @@ class FastVoteApplication:
         return True
 
     async def _vote_by_request_caller(self, request: FastRequest, *, uid: str, value: Vote.Value) -> Caller | None:
-        """The vote written for the request's caller, who is returned; None with nothing written where Django decides.
+        """The vote written for the request's caller, who is returned; None, with nothing written, for Django."""
+        resources = await self.resources()
 
-        A caller remembered from an earlier request is confirmed by the vote statement itself; only when that
-        fails (a new session, a changed one, or a refusal) is the caller authenticated afresh and the vote tried
-        again.
-        """
-        batcher = await self.vote_batcher()
-        caller = remembered_caller(request)
-        if caller is None or not await batcher.submit(PendingVote(caller, uid, value)):
-            async with (await self.connection_pool()).connection() as connection:
-                caller = await authenticated_caller(connection, request)
-            if caller is None or not await batcher.submit(PendingVote(caller, uid, value)):
-                return None
-        return caller
+        async def vote(caller: Caller) -> bool:
+            return await resources.votes.submit(PendingVote(caller, uid, value))
 
-    async def vote_batcher(self) -> WriteBatcher[PendingVote, bool]:
+        return await written_for_caller(request, resources.pool, vote)
+
+    async def resources(self) -> LoopResources:
+        """The running loop's pool and vote batcher; concurrent first votes share the one being made."""
         loop = asyncio.get_running_loop()
-        batcher = self.batchers.get(loop)
-        if batcher is None:
-            pool = await self.connection_pool()
-            due = self.completions_due[loop] = CompletionsDue()
-            batcher = self.batchers[loop] = WriteBatcher(
-                partial(_votes_write, pool, due), key=attrgetter("row"), idle=partial(_complete_due, pool, due)
-            )
-        return batcher
-
-    async def connection_pool(self) -> AsyncConnectionPool:
-        """This event loop's pool (a server runs one loop; tests start and stop several)."""
-        loop = asyncio.get_running_loop()
-        pool = self.pools.get(loop)
-        if pool is None:
-            # Django's own connection parameters, less its Python-side adapters for its synchronous cursors.
-            params = connections["default"].get_connection_params()
-            kwargs = {key: value for key, value in params.items() if key not in DJANGO_ONLY_CONNECTION_PARAMS}
-            pool = self.pools[loop] = AsyncConnectionPool(
-                kwargs={**kwargs, "autocommit": True},
-                min_size=settings.FAST_VOTE_POOL_SIZE,
-                max_size=settings.FAST_VOTE_POOL_SIZE,
-                timeout=settings.FAST_VOTE_POOL_TIMEOUT_SECONDS,
-                open=False,
-            )
-            await pool.open()
-        return pool
+        if loop not in self.loops:
+            self.loops[loop] = asyncio.create_task(_loop_resources())
+        return await self.loops[loop]
 
     async def close(self) -> None:
         """At server shutdown: complete what is due, then close the pool of the running loop."""
-        loop = asyncio.get_running_loop()
-        self.batchers.pop(loop, None)
-        due = self.completions_due.pop(loop, None)
-        pool = self.pools.pop(loop, None)
-        if pool is not None:
-            if due is not None:
-                await _complete_due(pool, due)
-            await pool.close()
+        made = self.loops.pop(asyncio.get_running_loop(), None)
+        if made is not None:
+            resources = await made
+            await _complete_due(resources.pool, resources.due)
+            await resources.pool.close()
+
+
+async def _loop_resources() -> LoopResources:
+    # Django's own connection parameters, less its Python-side adapters for its synchronous cursors.
+    params = connections["default"].get_connection_params()
+    kwargs = {key: value for key, value in params.items() if key not in DJANGO_ONLY_CONNECTION_PARAMS}
+    pool = AsyncConnectionPool(
+        kwargs={**kwargs, "autocommit": True},
+        min_size=settings.FAST_VOTE_POOL_SIZE,
+        max_size=settings.FAST_VOTE_POOL_SIZE,
+        timeout=settings.FAST_VOTE_POOL_TIMEOUT_SECONDS,
+        open=False,
+    )
+    await pool.open()
+    due = CompletionsDue()
+    votes = WriteBatcher(
+        partial(_votes_write, pool, due), key=attrgetter("row"), idle=partial(_complete_due, pool, due)
+    )
+    return LoopResources(pool=pool, votes=votes, due=due)
 
 
 async def _votes_write(pool: AsyncConnectionPool, due: CompletionsDue, votes: list[PendingVote]) -> list[bool]:

@@ -157,17 +157,6 @@ TASK_COMPLETE_IF_FULL_SQL = (
     " SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = c.id AND v.value <> %(withdrawn)s) < %(overlap)s)"
 )
 
-def task_complete_if_full_params(*, task_id: int, candidate_id: int, overlap: int, now) -> dict:
-    return {
-        "candidate": candidate_id,
-        "complete": Task.Status.COMPLETE,
-        "ready": Task.Status.READY,
-        "withdrawn": int(Vote.Value.WITHDRAWN),
-        "task": task_id,
-        "overlap": overlap,
-        "now": now,
-    }
-
 
 def _vote_upsert(*, user, candidate: Candidate, value: Vote.Value) -> None:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -185,9 +174,15 @@ def _short_of_votes(task: Task) -> Exists:
 
 
 def _task_complete_if_full(*, task: Task, candidate: Candidate) -> None:
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    overlap = task.project.votes_per_candidate
-    params = task_complete_if_full_params(task_id=task.pk, candidate_id=candidate.pk, overlap=overlap, now=now)
+    params = {
+        "task": task.pk,
+        "candidate": candidate.pk,
+        "overlap": task.project.votes_per_candidate,
+        "complete": Task.Status.COMPLETE,
+        "ready": Task.Status.READY,
+        "withdrawn": int(Vote.Value.WITHDRAWN),
+        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+    }
     with connection.cursor() as cursor:
         cursor.execute(TASK_COMPLETE_IF_FULL_SQL, params)
 
