@@ -1,22 +1,25 @@
-"""Vote throughput and latency on a production-like server.
+"""Vote throughput and latency on a production-like server, every vote through Django's own stack.
 
 - PostgreSQL from DATABASE_URL; a dedicated database ``<name>_votebench`` is dropped, created and
   migrated on each run (and dropped at the end unless BENCH_KEEP_DB=1).
 - The README's production server, ``manage.py serve --workers BENCH_WORKERS`` (default: one process per
   CPU), DEBUG off, a psycopg connection pool per process (DATABASE_POOL_SIZE, default 8), the production
-  middleware stack, Redis from REDIS_URL (default redis://127.0.0.1:6379/0) as broker and channel layer.
-- BENCH_USERS (64) annotators, each logged in with its own session, on as many keep-alive connections,
-  vote through the real endpoint (``POST /candidates/<uid>/vote`` as a browser's htmx sends it, Origin
-  and CSRF header included; labeling/fast_vote.py answers it) for BENCH_SECONDS (30) after a short
-  warm-up. Annotators work in threes on shared tasks (the project's overlap is 3), so tasks fill up
-  and complete as in real use.
-- Then the same load on the floor: an endpoint that only authenticates and upserts one row, on the same
-  stack as the votes (``bench/asgi.py``: the fast path's request checks and session authentication, served
-  only by this script's settings module ``bench.settings``).
+  middleware stack and session engine, Redis from REDIS_URL (default redis://127.0.0.1:6379/0) as broker,
+  channel layer and session cache.
+- BENCH_USERS (64) annotators, each logged in with its own session, vote through the real endpoint
+  (``POST /candidates/<uid>/vote`` as a browser's htmx sends it, Origin and CSRF header included).
+  Annotators work in threes on shared tasks (the project's overlap is 3), so tasks fill up and complete
+  as in real use. Three phases, each after a short warm-up:
+  - paced: each annotator votes once a second (open loop: BENCH_USERS votes/s offered whatever the
+    answers do) for BENCH_PACED_SECONDS (20); latency counts from when the vote was due;
+  - votes: closed loop, each annotator on a keep-alive connection voting again as soon as answered,
+    for BENCH_SECONDS (30);
+  - floor: the same closed loop on a minimal Django view in the same server (``bench/urls.py``: login
+    required, CSRF checked, one row upserted), served only by this script's settings ``bench.settings``.
 
-The load generator is wrk (``apt-get install wrk``) with a Lua script that cycles through the annotators'
-requests, one thread, so the server keeps most of the CPU; without wrk, one asyncio process speaking raw
-HTTP/1.1 (it takes more of the CPU, so figures are lower).
+The closed loops run through wrk (``apt-get install wrk``) with a Lua script that cycles through the
+annotators' requests, one thread, so the server keeps most of the CPU; without wrk, one asyncio process
+speaking raw HTTP/1.1 (it takes more of the CPU, so figures are lower). The paced phase is always asyncio.
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/corral REDIS_URL=redis://127.0.0.1:6379/0 \
        .venv/bin/python bench/vote_load.py
@@ -36,13 +39,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import uvloop
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.http_load import WRK_SCRIPT, Credentials, Results, WrkResults, annotate, summarized, wrk_run  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 USERS = int(os.environ.get("BENCH_USERS", "64"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
 WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
+PACED_SECONDS = float(os.environ.get("BENCH_PACED_SECONDS", "20"))
 OVERLAP = 3
 CANDIDATES_PER_TASK = 4
 # Enough fresh candidates for each annotator to vote this fast without repeating; faster ones start over.
@@ -94,10 +102,9 @@ def production_env(database_url: str, var_dir: str) -> dict[str, str]:
 
 
 @dataclass
-class Annotator:
-    session_key: str
-    csrf_token: str
+class Annotator(Credentials):
     vote_paths: list[str] = field(default_factory=list)
+    paced_paths: list[str] = field(default_factory=list)
     floor_bodies: list[str] = field(default_factory=list)
 
 
@@ -106,6 +113,8 @@ def seed() -> list[Annotator]:
     import django
 
     django.setup()
+    from importlib import import_module
+
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
@@ -113,7 +122,6 @@ def seed() -> list[Annotator]:
     from django.utils.crypto import get_random_string
 
     from accounts.models import User
-    from accounts.sessions import SessionStore
     from labeling.models import Candidate, Membership, Project, Task
 
     call_command("migrate", verbosity=0)
@@ -126,7 +134,7 @@ def seed() -> list[Annotator]:
     groups = math.ceil(USERS / OVERLAP)
     tasks_per_group = math.ceil(SECONDS * VOTES_PER_USER_PER_SECOND / CANDIDATES_PER_TASK)
 
-    def candidates_for(phase: str) -> list[list[Candidate]]:
+    def candidates_for(phase: str, tasks_per_group: int = tasks_per_group) -> list[list[Candidate]]:
         tasks = Task.objects.bulk_create(
             (
                 Task(project=project, prompt=f"{phase} {g}-{t}", source=Task.Source.BATCH, status=Task.Status.READY)
@@ -142,23 +150,27 @@ def seed() -> list[Annotator]:
         return [candidates[g * per_group : (g + 1) * per_group] for g in range(groups)]
 
     vote_groups, floor_groups = candidates_for("vote"), candidates_for("floor")
+    paced_groups = candidates_for("paced", math.ceil(OVERLAP * (PACED_SECONDS + WARMUP_SECONDS) / CANDIDATES_PER_TASK))
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore
     annotators = []
     for number, user in enumerate(users):
         group, seat = divmod(number, OVERLAP)
         # The three annotators of a group start a third of the way apart, as a queue would spread them.
         offset = seat * len(vote_groups[group]) // OVERLAP
-        session = SessionStore()
+        session = session_store()
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         votes = vote_groups[group][offset:] + vote_groups[group][:offset]
+        paced = paced_groups[group][seat::OVERLAP] + paced_groups[group]
         floor = floor_groups[group][offset:] + floor_groups[group][:offset]
         annotators.append(
             Annotator(
                 session_key=session.session_key,
                 csrf_token=get_random_string(32),
-                vote_paths=[f"/candidates/{c.uid}/vote|value={'up' if c.index % 2 else 'down'}" for c in votes],
+                vote_paths=[vote_item(c) for c in votes],
+                paced_paths=[vote_item(c) for c in paced],
                 floor_bodies=[f"/bench/floor|candidate={c.pk}" for c in floor],
             )
         )
@@ -168,75 +180,9 @@ def seed() -> list[Annotator]:
     return annotators
 
 
-@dataclass
-class Results:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    error_samples: list[str] = field(default_factory=list)
-
-    def error(self, what: str) -> None:
-        self.errors += 1
-        if len(self.error_samples) < 5:
-            self.error_samples.append(what)
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        if b":" in line:
-            name, value = line.split(b":", 1)
-            headers[name.strip().lower()] = value.strip().lower()
-    if b"content-length" in headers:
-        await reader.readexactly(int(headers[b"content-length"]))
-    elif headers.get(b"transfer-encoding") == b"chunked":
-        while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
-            await reader.readexactly(size + 2)
-        await reader.readuntil(b"\r\n")
-    return status, headers.get(b"connection") != b"close"
-
-
-async def annotate(
-    port: int, annotator: Annotator, items: list[str], expected: int, start_at: float, stop_at: float, results: Results
-) -> None:
-    head = (
-        f"Host: 127.0.0.1:{port}\r\nCookie: sessionid={annotator.session_key}; csrftoken={annotator.csrf_token}\r\n"
-        f"Origin: http://127.0.0.1:{port}\r\nX-CSRFToken: {annotator.csrf_token}\r\nHX-Request: true\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-    )
-    requests = []
-    for item in items:
-        path, body = item.split("|", 1)
-        requests.append(f"POST {path} HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n{body}".encode())
-    reader = writer = None
-    number = 0
-    while (began := time.perf_counter()) < stop_at:
-        try:
-            if writer is None:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(requests[number % len(requests)])
-            number += 1
-            status, keep_alive = await read_response(reader)
-        except (OSError, asyncio.IncompleteReadError, ValueError) as error:
-            if began >= start_at:
-                results.error(f"{type(error).__name__}: {error}")
-            if writer is not None:
-                writer.close()
-            reader = writer = None
-            continue
-        elapsed = time.perf_counter() - began
-        if began >= start_at:
-            if status == expected:
-                results.latencies.append(elapsed)
-            else:
-                results.error(f"HTTP {status}")
-        if not keep_alive:
-            writer.close()
-            reader = writer = None
-    if writer is not None:
-        writer.close()
+def vote_item(candidate) -> str:
+    """One vote as ``path|body``: 👍 on odd candidates, 👎 on even ones (describe_stored checks this)."""
+    return f"/candidates/{candidate.uid}/vote|value={'up' if candidate.index % 2 else 'down'}"
 
 
 async def load(port: int, annotators: list[Annotator], *, floor: bool) -> Results:
@@ -260,57 +206,28 @@ async def load(port: int, annotators: list[Annotator], *, floor: bool) -> Result
     return results
 
 
-WRK_SCRIPT = """
-local offset = tonumber(os.getenv("BENCH_WRK_OFFSET"))
-local requests = {}
-for line in io.lines(os.getenv("BENCH_WRK_REQUESTS")) do
-  requests[#requests + 1] = line:gsub("\\t", "\\r\\n")
-end
-local sent = 0
-request = function()
-  sent = sent + 1
-  return requests[(offset + sent - 1) % #requests + 1]
-end
-done = function(summary, latency, requests)
-  local errors = summary.errors
-  io.write(string.format("wrk-result %d %d %d %.3f %.3f %.3f %d\\n", summary.requests, summary.duration,
-    errors.connect + errors.read + errors.write + errors.timeout, latency:percentile(50) / 1000,
-    latency:percentile(95) / 1000, latency:percentile(99) / 1000, errors.status))
-end
-"""
-
-
-@dataclass
-class WrkResults:
-    requests: int
-    seconds: float
-    errors: int
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds
-
-
-def wrk_run(port: int, requests_file: Path, script: Path, seconds: float, offset: int) -> WrkResults:
-    command = ["wrk", "-t1", f"-c{USERS}", f"-d{seconds:.0f}s", "--timeout", "10s", "-s", str(script)]
-    env = {**os.environ, "BENCH_WRK_REQUESTS": str(requests_file), "BENCH_WRK_OFFSET": str(offset)}
-    output = subprocess.run(command + [f"http://127.0.0.1:{port}/"], env=env, capture_output=True, text=True)
-    line = next((line for line in output.stdout.splitlines() if line.startswith("wrk-result")), None)
-    if line is None:
-        raise SystemExit(f"wrk failed: {output.stdout}{output.stderr}")
-    requests, duration_us, socket_errors, p50, p95, p99, bad_status = line.split()[1:]
-    # Non-2xx answers count as errors; wrk counts them among its completed requests too.
-    return WrkResults(
-        requests=int(requests) - int(bad_status),
-        seconds=int(duration_us) / 1e6,
-        errors=int(socket_errors) + int(bad_status),
-        p50_ms=float(p50),
-        p95_ms=float(p95),
-        p99_ms=float(p99),
+async def paced_load(port: int, annotators: list[Annotator]) -> Results:
+    """Each annotator votes once a second, their seconds spread evenly, whatever the answers do."""
+    results = Results()
+    now = time.perf_counter()
+    start_at, stop_at = now + WARMUP_SECONDS, now + WARMUP_SECONDS + PACED_SECONDS
+    await asyncio.gather(
+        *(
+            annotate(
+                port,
+                annotator,
+                annotator.paced_paths,
+                200,
+                start_at,
+                stop_at,
+                results,
+                interval=1.0,
+                first_due=now + number / len(annotators),
+            )
+            for number, annotator in enumerate(annotators)
+        )
     )
+    return results
 
 
 def wrk_load(port: int, annotators: list[Annotator], *, floor: bool, work: Path) -> WrkResults:
@@ -331,13 +248,10 @@ def wrk_load(port: int, annotators: list[Annotator], *, floor: bool, work: Path)
     requests_file.write_text("\n".join(lines) + "\n")
     script = work / "annotators.lua"
     script.write_text(WRK_SCRIPT)
-    warmup = wrk_run(port, requests_file, script, WARMUP_SECONDS, offset=0)
-    return wrk_run(port, requests_file, script, SECONDS, offset=warmup.requests + warmup.errors)
-
-
-def percentile_ms(latencies: list[float], share: float) -> float:
-    ordered = sorted(latencies)
-    return 1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+    warmup = wrk_run(port, requests_file, script, connections=USERS, seconds=WARMUP_SECONDS, offset=0)
+    return wrk_run(
+        port, requests_file, script, connections=USERS, seconds=SECONDS, offset=warmup.requests + warmup.errors
+    )
 
 
 def wait_until_serving(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
@@ -355,25 +269,11 @@ def wait_until_serving(port: int, server: subprocess.Popen, timeout: float = 60)
     raise SystemExit("the server did not start")
 
 
-def summarized(results: Results) -> WrkResults:
-    """The asyncio client's figures in the form wrk's come in."""
-    return WrkResults(
-        requests=len(results.latencies),
-        seconds=SECONDS,
-        errors=results.errors,
-        p50_ms=percentile_ms(results.latencies, 0.5),
-        p95_ms=percentile_ms(results.latencies, 0.95),
-        p99_ms=percentile_ms(results.latencies, 0.99),
-    )
-
-
 def phase(port: int, annotators: list[Annotator], *, floor: bool, work: Path) -> WrkResults:
     """One measured phase, through wrk when it is installed, else through the asyncio client."""
     if shutil.which("wrk"):
         return wrk_load(port, annotators, floor=floor, work=work)
-    import uvloop
-
-    return summarized(uvloop.run(load(port, annotators, floor=floor)))
+    return summarized(uvloop.run(load(port, annotators, floor=floor)), seconds=SECONDS)
 
 
 def describe(name: str, results: WrkResults) -> None:
@@ -430,6 +330,8 @@ def main() -> None:
             f"{SECONDS:.0f} s per phase after {WARMUP_SECONDS:.0f} s warm-up",
             flush=True,
         )
+        paced = summarized(uvloop.run(paced_load(port, annotators)), seconds=PACED_SECONDS)
+        describe("paced", paced)
         votes = phase(port, annotators, floor=False, work=Path(var_dir))
         describe("votes", votes)
         describe_stored(database_url)
@@ -445,9 +347,10 @@ def main() -> None:
     print(f"p50_ms: {votes.p50_ms:.1f}")
     print(f"p95_ms: {votes.p95_ms:.1f}")
     print(f"p99_ms: {votes.p99_ms:.1f}")
-    print(f"errors: {votes.errors}")
+    print(f"errors: {votes.errors + paced.errors}")
     print(f"floor_votes_per_s: {floor.rate:.0f}")
     print(f"ratio: {votes.rate / floor.rate if floor.rate else float('nan'):.2f}")
+    print(f"paced_p95_ms: {paced.p95_ms:.1f}")
 
 
 if __name__ == "__main__":

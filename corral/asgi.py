@@ -3,9 +3,8 @@
 Django's own ASGI handler hops between the event loop and worker threads several times per
 request (and starts a thread for each one), which cost more CPU than the views themselves. Every
 view here is synchronous, so HTTP requests run whole on a fixed pool of WEB_THREADS threads per
-process instead, one hop each way, while websockets stay on the event loop. The one exception is the
-busiest request, an htmx vote, which labeling/fast_vote.py answers on the event loop itself when Django
-would accept it.
+process instead, one hop each way, through Django's whole middleware stack, while websockets stay
+on the event loop.
 """
 
 import os
@@ -22,19 +21,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from corral.routing import websocket_urlpatterns  # noqa: E402
-from labeling.fast_vote import FastVoteApplication, fast_vote_application  # noqa: E402
-
-http_application = fast_vote_application(WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS))
 
 application = ProtocolTypeRouter(
     {
-        "http": http_application,
+        "http": WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
-
-
-async def close_connections() -> None:
-    """At server shutdown: the fast vote path's connections opened by the running event loop."""
-    if isinstance(http_application, FastVoteApplication):
-        await http_application.close()

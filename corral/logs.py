@@ -65,9 +65,8 @@ def log_request_line(
     status: int,
     started: float,
     user: str | None,
-    fast_path: bool = False,
 ) -> None:
-    """The one log line of an answered request; ``fast_path`` marks requests answered without Django's stack."""
+    """The one log line of an answered request."""
     level = logging.WARNING if status >= 500 else logging.INFO
     if not request_logger.isEnabledFor(level):
         return
@@ -81,7 +80,6 @@ def log_request_line(
         "status": status,
         "duration_ms": duration_ms,
         "user": user,
-        "fast_path": fast_path,
     }
     request_logger.log(
         level,

@@ -34,8 +34,5 @@ def serve(server: uvicorn.Server) -> None:
     try:
         loop.run_until_complete(server.serve())
     finally:
-        from corral.asgi import close_connections
-
-        loop.run_until_complete(close_connections())
         set_server_loop(None)
         loop.close()

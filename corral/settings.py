@@ -80,11 +80,6 @@ ROOT_URLCONF = "corral.urls"
 # Threads per server process that run HTTP requests (corral/asgi.py); with a pool, give it as many connections.
 WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
 ASGI_APPLICATION = "corral.asgi.application"
-# htmx 👍/👎 votes answered on the event loop when Django would accept them (labeling/fast_vote.py), each server
-# process with its own pool of FAST_VOTE_POOL_SIZE async PostgreSQL connections.
-FAST_VOTE_PATH = env_bool("FAST_VOTE_PATH", True)
-FAST_VOTE_POOL_SIZE = env_int("FAST_VOTE_POOL_SIZE", 4, minimum=1)
-FAST_VOTE_POOL_TIMEOUT_SECONDS = env_int("FAST_VOTE_POOL_TIMEOUT_SECONDS", 5, minimum=1)
 WSGI_APPLICATION = "corral.wsgi.application"
 
 TEMPLATES = [
