@@ -7,7 +7,6 @@ lacks the capability. Superusers act as managers of every project.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 
@@ -67,43 +66,4 @@ def get_candidate_for_user(
     if candidate is None:
         raise Http404("No such candidate.")
     _check(user=user, project=candidate.task.project, capability=capability, role=candidate.member_role)
-    return candidate
-
-
-VOTE_TARGET_SQL = (
-    "SELECT c.id, t.id, t.source, t.status, t.created_by_id, p.id, p.name, p.votes_per_candidate,"
-    " p.forbid_self_voting,"
-    " (SELECT m.role FROM labeling_membership m WHERE m.user_id = %s AND m.project_id = p.id)"
-    " FROM labeling_candidate c JOIN labeling_task t ON t.id = c.task_id JOIN labeling_project p ON p.id = t.project_id"
-    " WHERE c.uid = %s"
-)
-
-
-def _loaded(model, **values):
-    """An instance as the ORM would load it with ``only(*values)``: other fields are read on access."""
-    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
-    return model.from_db(connection.alias, names, [values[name] for name in names])
-
-
-def get_candidate_for_vote(*, user, uid) -> Candidate:
-    """``get_candidate_for_user`` for the vote path: the candidate with the task and project fields a vote reads.
-
-    Votes are the busiest request, and building the ORM query cost more than running it, so this is one
-    hand-written statement. Other fields of the three objects are deferred (read on access).
-    """
-    uid_value = Candidate._meta.get_field("uid").get_db_prep_value(uid, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(VOTE_TARGET_SQL, [user.pk, uid_value])
-        row = cursor.fetchone()
-    if row is None:
-        raise Http404("No such candidate.")
-    candidate_id, task_id, source, status, created_by_id, project_id, name, overlap, forbid_self, role = row
-    project = _loaded(
-        Project, id=project_id, name=name, votes_per_candidate=overlap, forbid_self_voting=bool(forbid_self)
-    )
-    task = _loaded(Task, id=task_id, source=source, status=status, created_by_id=created_by_id, project_id=project_id)
-    task.project = project
-    candidate = _loaded(Candidate, id=candidate_id, uid=uid, task_id=task_id)
-    candidate.task = task
-    _check(user=user, project=project, capability=Capability.ANNOTATE, role=role)
     return candidate

@@ -160,6 +160,10 @@ class Task(models.Model):
         COMPLETE = "complete", "Complete"
         FAILED = "failed", "Failed"
 
+    # Tasks take feedback in these states: a complete task still takes votes, so an annotator who opened it
+    # before it filled up keeps their work.
+    JUDGEABLE_STATUSES = (Status.READY, Status.COMPLETE)
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
     prompt = models.TextField()
     source = models.CharField(max_length=10, choices=Source.choices)
@@ -189,6 +193,29 @@ class Task(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("labeling-task", kwargs={"pk": self.pk})
+
+    # Who may judge a task: everyone in its project, except, where the project forbids it, the annotator who typed
+    # its prompt. The method and the Q expression state the same rule (labeling/votes.py has its SQL form);
+    # tests/labeling/test_judging_rule.py holds the three to the same answers.
+    def judgeable_by(self, user) -> bool:
+        return not (
+            self.project.forbid_self_voting and self.source == self.Source.TYPED and self.created_by_id == user.pk
+        )
+
+    @staticmethod
+    def judgeable_by_q(user, *, via: str = "") -> Q:
+        """``judgeable_by`` for a queryset of tasks, or of rows that reach their task through ``via`` ("task__")."""
+        return ~Q(
+            **{
+                f"{via}project__forbid_self_voting": True,
+                f"{via}source": Task.Source.TYPED,
+                f"{via}created_by": user.pk,
+            }
+        )
+
+    @property
+    def takes_feedback(self) -> bool:
+        return self.status in self.JUDGEABLE_STATUSES
 
 
 class Candidate(models.Model):
@@ -241,6 +268,20 @@ class Vote(models.Model):
         DOWN = -1, "👎"
         WITHDRAWN = 0, "withdrawn"
 
+        @classmethod
+        def from_request(cls, name: str) -> "Vote.Value | None":
+            """The value a vote button sends ("up", "down", "withdraw"), or None for anything else."""
+            return next((value for value, (sent, _) in VOTE_VALUE_NAMES.items() if sent == name), None)
+
+        @property
+        def request_name(self) -> str:
+            return VOTE_VALUE_NAMES[self][0]
+
+        @property
+        def rating(self) -> str:
+            """The value as the dataset's ``rating`` column writes it."""
+            return VOTE_VALUE_NAMES[self][1]
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes")
     candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="votes")
     # A withdrawn vote keeps its row so an export that already published it can publish the withdrawal.
@@ -257,6 +298,14 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_value_display()} {self.candidate}"
+
+
+# What each vote value is called in a request (the buttons' values) and in the exported dataset.
+VOTE_VALUE_NAMES = {
+    Vote.Value.UP: ("up", "good"),
+    Vote.Value.DOWN: ("down", "bad"),
+    Vote.Value.WITHDRAWN: ("withdraw", "withdrawn"),
+}
 
 
 class Preference(models.Model):

@@ -47,14 +47,13 @@ def review_of(*, user, candidate: Candidate) -> Review | None:
 
 
 def pair_next_for(*, user, project: Project) -> Task | None:
-    """The oldest two-answer task this user has not compared (nor wrote, when the project forbids self-judging)."""
-    tasks = (
+    """The oldest two-answer task this user has not compared and may judge."""
+    return (
         Task.objects.filter(project=project, status=Task.Status.READY)
+        .filter(Task.judgeable_by_q(user))
         .annotate(answer_count=Count("candidates"))
         .filter(answer_count=2)
         .exclude(preferences__user=user)
         .order_by("created_at", "pk")
+        .first()
     )
-    if project.forbid_self_voting:
-        tasks = tasks.exclude(created_by=user)
-    return tasks.first()

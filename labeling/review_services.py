@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from labeling.models import Candidate, Preference, Project, Review, ReviewReservation, Task
 from labeling.review_selectors import review_held_by, review_open_for
+from labeling.votes import VotingError, preference_record
 
 
 class ReviewError(ValueError):
@@ -91,11 +92,8 @@ def pair_preference_record(*, user, task: Task, choice: str) -> Preference:
     """One user's comparison of a task's two answers: A or B better (best + chosen), tie, or both bad (all_bad)."""
     if choice not in PAIR_CHOICES:
         raise ReviewError(f"Unknown choice {choice!r}; choose one of: {', '.join(PAIR_CHOICES)}.")
-    project = task.project
-    if project.kind != Project.Kind.TEXT:
+    if task.project.kind != Project.Kind.TEXT:
         raise ReviewError("Answer comparison is for text projects.")
-    if project.forbid_self_voting and task.created_by_id == user.pk:
-        raise ReviewError("You wrote this prompt, so you may not judge its answers.")
     answers = list(task.candidates.order_by("index"))
     if len(answers) != 2:
         raise ReviewError("This task does not have exactly two answers to compare.")
@@ -106,7 +104,7 @@ def pair_preference_record(*, user, task: Task, choice: str) -> Preference:
         "both_bad": (Preference.Choice.ALL_BAD, None),
     }
     preference_choice, chosen = values[choice]
-    preference, _ = Preference.objects.update_or_create(
-        user=user, task=task, defaults={"choice": preference_choice, "chosen": chosen}
-    )
-    return preference
+    try:
+        return preference_record(user=user, task=task, choice=preference_choice, chosen=chosen)
+    except VotingError as error:
+        raise ReviewError(str(error)) from error

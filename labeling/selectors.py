@@ -58,12 +58,6 @@ def _cast_votes_by(user) -> QuerySet[Vote]:
     return Vote.objects.filter(user=user).exclude(value=Vote.Value.WITHDRAWN)
 
 
-def task_judgeable_by(*, user, task: Task) -> bool:
-    """False when the project keeps annotators from judging outputs of a prompt they typed themselves."""
-    project = task.project
-    return not (project.forbid_self_voting and task.source == Task.Source.TYPED and task.created_by_id == user.pk)
-
-
 def tasks_open_for(*, user, project: Project) -> QuerySet[Task]:
     """Ready tasks of the project that still need votes and that the user has not finished.
 
@@ -83,9 +77,7 @@ def tasks_open_for(*, user, project: Project) -> QuerySet[Task]:
         .annotate(fewest_votes=Coalesce(Subquery(fewest_votes), 0))
         .filter(Exists(not_yet_voted_by_user), fewest_votes__lt=project.votes_per_candidate)
     )
-    if project.forbid_self_voting:
-        tasks = tasks.exclude(source=Task.Source.TYPED, created_by=user)
-    return tasks
+    return tasks.filter(Task.judgeable_by_q(user))
 
 
 def tasks_unheld_for(*, user, project: Project, now: datetime) -> QuerySet[Task]:

@@ -3,26 +3,20 @@ import uuid
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from labeling.access import (
-    get_candidate_for_user,
-    get_candidate_for_vote,
-    get_project_for_user,
-    get_task_for_user,
-    membership_for,
-)
+from labeling.access import get_candidate_for_user, get_project_for_user, get_task_for_user, membership_for
 from labeling.models import Candidate, Project, Task
-from labeling.selectors import annotator_progress, project_progress_for_user, task_candidates_for, task_judgeable_by
-from labeling.services import (
-    VOTABLE_STATUSES,
+from labeling.selectors import annotator_progress, project_progress_for_user, task_candidates_for
+from labeling.services import task_claim_next, task_release
+from labeling.votes import (
     InvalidVote,
     OwnPromptForbidden,
     TaskNotOpen,
     VotingError,
-    preference_set,
-    task_claim_next,
-    task_release,
+    judging_refusal,
+    preference_record,
     vote_cast,
 )
 
@@ -53,7 +47,7 @@ def project_detail(request, slug: str):
 
 def _task_context(request: HttpRequest, task: Task) -> dict:
     candidates, preference = task_candidates_for(user=request.user, task=task)
-    voting_open = task.status in VOTABLE_STATUSES and task_judgeable_by(user=request.user, task=task)
+    voting_open = judging_refusal(user=request.user, task=task) is None
     return {
         "task": task,
         "candidates": candidates,
@@ -61,7 +55,7 @@ def _task_context(request: HttpRequest, task: Task) -> dict:
         "voting_open": voting_open,
         "may_pick": voting_open and len(candidates) >= 2,
         "judged_all": bool(candidates) and all(candidate.my_vote for candidate in candidates),
-        "own_prompt": not task_judgeable_by(user=request.user, task=task),
+        "own_prompt": not task.judgeable_by(request.user),
         "job": task.generation_jobs.order_by("-created_at").first(),
     }
 
@@ -92,26 +86,27 @@ def candidate_image(request, uid):
     return response
 
 
-def _voting_error(request: HttpRequest, error: VotingError, task: Task) -> HttpResponse:
+def _voting_error(request: HttpRequest, error: VotingError) -> HttpResponse:
     """A refused vote or pick: the reason, with a status scripts can tell apart. Nothing was changed."""
     status = 409 if isinstance(error, TaskNotOpen) else 403 if isinstance(error, OwnPromptForbidden) else 400
-    if request.htmx:
+    if request.htmx or error.task is None:
         return HttpResponse(str(error), status=status, content_type="text/plain; charset=utf-8")
-    return render(request, "labeling/voting_error.html", {"message": str(error), "task": task}, status=status)
+    return render(request, "labeling/voting_error.html", {"message": str(error), "task": error.task}, status=status)
 
 
 @require_POST
 def candidate_vote(request, uid):
     """👍 / 👎 / withdraw one candidate. HTMX gets the candidate's vote buttons back; a plain form, a redirect."""
-    candidate = get_candidate_for_vote(user=request.user, uid=uid)
     try:
-        candidate.my_vote = vote_cast(user=request.user, candidate=candidate, value=request.POST.get("value", ""))
+        cast = vote_cast(user=request.user, candidate_uid=uid, value=request.POST.get("value", ""))
     except VotingError as error:
-        return _voting_error(request, error, candidate.task)
+        return _voting_error(request, error)
     if not request.htmx:
-        return redirect(f"{candidate.task.get_absolute_url()}#candidate-{candidate.uid}")
+        task_id = Candidate.objects.filter(uid=uid).values_list("task_id", flat=True).get()
+        return redirect(f"{reverse('labeling-task', args=[task_id])}#candidate-{uid}")
     # htmx sends the page's CSRF token as a header (base.html), so the swapped-in buttons need no masked copy of it.
-    return render(request, "labeling/_vote_buttons.html", {"candidate": candidate, "csrf_in_headers": True})
+    buttons = {"uid": cast.candidate_uid, "my_vote": cast.value}
+    return render(request, "labeling/_vote_buttons.html", {"candidate": buttons, "csrf_in_headers": True})
 
 
 def _chosen_candidate(task: Task, raw_uid: str) -> Candidate | None:
@@ -120,10 +115,10 @@ def _chosen_candidate(task: Task, raw_uid: str) -> Candidate | None:
     try:
         uid = uuid.UUID(raw_uid)
     except ValueError:
-        raise InvalidVote(f"{raw_uid!r} is not a candidate id.") from None
+        raise InvalidVote(f"{raw_uid!r} is not a candidate id.", task=task) from None
     chosen = task.candidates.filter(uid=uid).first()
     if chosen is None:
-        raise InvalidVote("That candidate belongs to another task.")
+        raise InvalidVote("That candidate belongs to another task.", task=task)
     return chosen
 
 
@@ -133,9 +128,9 @@ def task_preference(request, pk: int):
     task = get_task_for_user(user=request.user, pk=pk)
     try:
         chosen = _chosen_candidate(task, request.POST.get("chosen", ""))
-        preference_set(user=request.user, task=task, choice=request.POST.get("choice", ""), chosen=chosen)
+        preference_record(user=request.user, task=task, choice=request.POST.get("choice", ""), chosen=chosen)
     except VotingError as error:
-        return _voting_error(request, error, task)
+        return _voting_error(request, error)
     if not request.htmx:
         return redirect(task)
     return render(request, "labeling/_candidates.html", _task_context(request, task))

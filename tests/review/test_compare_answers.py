@@ -47,9 +47,28 @@ def test_an_unknown_choice_is_refused_with_a_message(client, pair, judge):
 
 def test_the_author_of_a_prompt_may_not_judge_its_answers(pair, judge):
     pair.created_by = judge
+    pair.source = Task.Source.TYPED
     pair.save()
     with pytest.raises(ReviewError, match="You wrote this prompt"):
         pair_preference_record(user=judge, task=pair, choice="a")
+    assert not Preference.objects.exists()
+
+
+def test_whoever_imported_a_batch_compares_its_answers_like_votes_on_it(pair, judge):
+    """One rule for every judgement: only the typist of a prompt is kept from judging it, never its importer."""
+    pair.created_by = judge
+    pair.save()
+    pair_preference_record(user=judge, task=pair, choice="b")
+    assert Preference.objects.get(user=judge, task=pair).chosen.index == 1
+
+
+@pytest.mark.parametrize("status", [Task.Status.FAILED, Task.Status.GENERATING])
+def test_a_comparison_of_a_task_not_taking_feedback_is_refused(client, pair, judge, status):
+    Task.objects.filter(pk=pair.pk).update(status=status)
+    client.force_login(judge)
+    response = client.post(reverse("labeling-pair-save", args=[pair.pk]), {"choice": "a"}, follow=True)
+    assert "This task is not taking feedback" in response.content.decode()
+    assert not Preference.objects.exists()
 
 
 def test_outsiders_cannot_compare(client, pair, outsider):

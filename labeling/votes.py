@@ -1,0 +1,226 @@
+"""The vote, and every other judgement of a task's candidates: who may make it, how it is written, and what it
+does to the task.
+
+A 👍/👎 is the busiest request, so it is one conditional statement: the candidate is selected only when the user
+may judge it (member of its project with a role that annotates, or superuser; not the typist of the prompt where
+the project forbids that; the task taking feedback) and the vote is upserted from that selection. Only when it
+wrote nothing is the reason worked out, through the access helpers and the task's own rules, into the error the
+annotator sees (404, 403, 409, or 400 with a message). The SQL here is the one hand-written form of those rules;
+``tests/labeling/test_judging_rule.py`` holds it to the same answers as ``Task.judgeable_by`` and the queue.
+
+Completion and reopening are conditional updates run after the vote that may cause them, in autocommit: each
+reads the votes when it runs, so whichever of several concurrent votes runs last sees all of them, without a lock.
+"""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from labeling.access import get_candidate_for_user
+from labeling.models import Candidate, Membership, Preference, Task, Vote
+
+
+class VotingError(Exception):
+    """A vote or pick that cannot be recorded; the message tells the annotator why. Nothing was changed."""
+
+    def __init__(self, message: str, *, task: Task | None = None):
+        super().__init__(message)
+        self.task = task
+
+
+class InvalidVote(VotingError):
+    """The request itself is malformed (unknown value, a candidate from another task…)."""
+
+
+class TaskNotOpen(VotingError):
+    """The task is not taking feedback (still generating, or failed)."""
+
+
+class OwnPromptForbidden(VotingError):
+    """The project does not let annotators judge outputs of prompts they typed themselves."""
+
+
+OWN_PROMPT_MESSAGE = "You wrote this prompt, and this project does not let you judge the outputs of your own prompt."
+
+_ANNOTATING_ROLES = [
+    role for role, capabilities in Membership.CAPABILITIES.items() if Membership.Capability.ANNOTATE in capabilities
+]
+
+# The candidate, when this user may judge it now. Parameters: uid, user, superuser, the roles, typed, the statuses
+# (the f-strings below only add placeholders, never values).
+JUDGEABLE_CANDIDATE_SQL = (
+    "SELECT c.id FROM labeling_candidate c"  # noqa: S608
+    " JOIN labeling_task t ON t.id = c.task_id JOIN labeling_project p ON p.id = t.project_id"
+    " WHERE c.uid = %(uid)s"
+    f" AND t.status IN ({', '.join(f'%(status_{n})s' for n in range(len(Task.JUDGEABLE_STATUSES)))})"
+    " AND (%(superuser)s OR EXISTS (SELECT 1 FROM labeling_membership m"
+    " WHERE m.user_id = %(user)s AND m.project_id = p.id"
+    f" AND m.role IN ({', '.join(f'%(role_{n})s' for n in range(len(_ANNOTATING_ROLES)))})))"
+    " AND NOT (p.forbid_self_voting AND t.source = %(typed)s"
+    " AND t.created_by_id IS NOT NULL AND t.created_by_id = %(user)s)"
+)
+
+VOTE_UPSERT_SQL = (
+    "INSERT INTO labeling_vote (user_id, candidate_id, value, created_at, updated_at)"  # noqa: S608
+    f" SELECT %(user)s, judgeable.id, %(value)s, %(now)s, %(now)s FROM ({JUDGEABLE_CANDIDATE_SQL}) judgeable"
+    " WHERE TRUE ON CONFLICT (user_id, candidate_id)"
+    " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at RETURNING candidate_id"
+)
+
+# Only an existing vote can be withdrawn; the row stays, so an export that published the vote publishes its end.
+VOTE_WITHDRAW_SQL = (
+    "UPDATE labeling_vote SET value = %(value)s, updated_at = %(now)s"  # noqa: S608
+    f" WHERE user_id = %(user)s AND candidate_id IN ({JUDGEABLE_CANDIDATE_SQL}) RETURNING candidate_id"
+)
+
+# When a task is full: no candidate of it has fewer cast votes than the project's overlap.
+_SHORT_CANDIDATE_SQL = (
+    "SELECT 1 FROM labeling_candidate short WHERE short.task_id = labeling_task.id"
+    " AND (SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = short.id AND v.value <> %(withdrawn)s)"
+    " < (SELECT p.votes_per_candidate FROM labeling_project p WHERE p.id = labeling_task.project_id)"
+)
+_TASK_OF_CANDIDATE_SQL = "labeling_task.id = (SELECT c.task_id FROM labeling_candidate c WHERE c.id = %(candidate)s)"
+
+# Only the voted candidate reaching the overlap can complete its task, so most votes stop at its count first.
+TASK_COMPLETE_IF_FULL_SQL = (
+    "UPDATE labeling_task SET status = %(complete)s, updated_at = %(now)s"  # noqa: S608
+    f" WHERE {_TASK_OF_CANDIDATE_SQL} AND status = %(ready)s"
+    " AND (SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = %(candidate)s AND v.value <> %(withdrawn)s)"
+    " >= (SELECT p.votes_per_candidate FROM labeling_project p WHERE p.id = labeling_task.project_id)"
+    f" AND NOT EXISTS ({_SHORT_CANDIDATE_SQL})"
+)
+
+TASK_REOPEN_IF_SHORT_SQL = (
+    "UPDATE labeling_task SET status = %(ready)s, updated_at = %(now)s"  # noqa: S608
+    f" WHERE {_TASK_OF_CANDIDATE_SQL} AND status = %(complete)s AND EXISTS ({_SHORT_CANDIDATE_SQL})"
+)
+
+
+def _now() -> object:
+    return connection.ops.adapt_datetimefield_value(timezone.now())
+
+
+def _judging_params(*, user, uid: UUID) -> dict:
+    params = {
+        "uid": Candidate._meta.get_field("uid").get_db_prep_value(uid, connection),
+        "user": user.pk,
+        "superuser": bool(user.is_superuser),
+        "typed": Task.Source.TYPED.value,
+    }
+    params.update({f"status_{n}": str(status) for n, status in enumerate(Task.JUDGEABLE_STATUSES)})
+    params.update({f"role_{n}": str(role) for n, role in enumerate(_ANNOTATING_ROLES)})
+    return params
+
+
+def _task_params(candidate_id: int) -> dict:
+    return {
+        "candidate": candidate_id,
+        "ready": Task.Status.READY.value,
+        "complete": Task.Status.COMPLETE.value,
+        "withdrawn": int(Vote.Value.WITHDRAWN),
+        "now": _now(),
+    }
+
+
+def _execute(sql: str, params: dict) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _written(sql: str, params: dict) -> int | None:
+    """Run one statement; the id of the candidate whose vote it wrote, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+VOTE_REQUEST_NAMES = [value.request_name for value in (Vote.Value.UP, Vote.Value.DOWN, Vote.Value.WITHDRAWN)]
+
+
+def task_for_judging(*, user, uid: UUID) -> Task:
+    """The candidate's task, through the access helpers: Http404 for non-members, PermissionDenied for a role
+    that may not annotate."""
+    return get_candidate_for_user(user=user, uid=uid, capability=Membership.Capability.ANNOTATE).task
+
+
+def judging_refusal(*, user, task: Task, status: str | None = None) -> VotingError | None:
+    """Why the user may not judge the task now (``status``: the task's current one, when read afresh), or None."""
+    if not task.judgeable_by(user):
+        return OwnPromptForbidden(OWN_PROMPT_MESSAGE, task=task)
+    status = status or task.status
+    if status in Task.JUDGEABLE_STATUSES:
+        return None
+    return TaskNotOpen(
+        f"This task is not taking feedback: it is {Task.Status(status).label.lower()}. Nothing was recorded.",
+        task=task,
+    )
+
+
+@dataclass(frozen=True)
+class CastVote:
+    candidate_uid: UUID
+    value: Vote.Value
+    candidate_id: int | None  # None: a withdrawal of a vote that was never cast wrote nothing
+
+
+def vote_cast(*, user, candidate_uid: UUID, value: str) -> CastVote:
+    """Record the user's 👍 ("up"), 👎 ("down") or withdrawal ("withdraw") of a candidate.
+
+    One row per user and candidate, so repeats and concurrent double clicks never count twice; then the task's
+    completion is kept up to date. Raises a VotingError (or Http404 / PermissionDenied) and writes nothing when
+    the vote may not be cast.
+    """
+    vote_value = Vote.Value.from_request(value)
+    if vote_value is None:
+        task = task_for_judging(user=user, uid=candidate_uid)
+        raise InvalidVote(f"A vote must be one of: {', '.join(VOTE_REQUEST_NAMES)} (got {value!r}).", task=task)
+    params = {**_judging_params(user=user, uid=candidate_uid), "value": int(vote_value), "now": _now()}
+    if vote_value == Vote.Value.WITHDRAWN:
+        candidate_id = _written(VOTE_WITHDRAW_SQL, params)
+        if candidate_id is not None:
+            _execute(TASK_REOPEN_IF_SHORT_SQL, _task_params(candidate_id))
+        elif refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
+            raise refusal
+        return CastVote(candidate_uid=candidate_uid, value=vote_value, candidate_id=candidate_id)
+    candidate_id = _written(VOTE_UPSERT_SQL, params)
+    if candidate_id is None:
+        # Nothing written: explain why. Were nothing wrong any more (the task opened meanwhile), vote again.
+        if refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
+            raise refusal
+        candidate_id = _written(VOTE_UPSERT_SQL, params)
+        if candidate_id is None:
+            raise TaskNotOpen("This task changed while you voted. Nothing was recorded; please vote again.")
+    _execute(TASK_COMPLETE_IF_FULL_SQL, _task_params(candidate_id))
+    return CastVote(candidate_uid=candidate_uid, value=vote_value, candidate_id=candidate_id)
+
+
+def preference_record(*, user, task: Task, choice: str, chosen: Candidate | None = None) -> Preference:
+    """The one writer of picks: the best candidate, a tie, or all bad, one per user and task (the newest stands).
+
+    Used by the image grid's pick and by the comparison of two LLM answers alike.
+    """
+    if choice not in Preference.Choice.values:
+        raise InvalidVote(f"A pick must be one of: {', '.join(Preference.Choice.values)} (got {choice!r}).", task=task)
+    if choice == Preference.Choice.BEST and chosen is None:
+        raise InvalidVote("Say which candidate is best.", task=task)
+    if choice != Preference.Choice.BEST and chosen is not None:
+        raise InvalidVote(f"A {Preference.Choice(choice).label.lower()} pick names no candidate.", task=task)
+    if chosen is not None and chosen.task_id != task.pk:
+        raise InvalidVote("That candidate belongs to another task.", task=task)
+    with transaction.atomic():
+        # The status as it is now: the task may have failed since the page was loaded.
+        status = Task.objects.filter(pk=task.pk).values_list("status", flat=True).first()
+        if refusal := judging_refusal(user=user, task=task, status=status):
+            raise refusal
+        if task.candidates.count() < 2:
+            raise InvalidVote("Picking the best needs at least two candidates.", task=task)
+        (preference,) = Preference.objects.bulk_create(
+            [Preference(user=user, task=task, choice=choice, chosen=chosen)],
+            update_conflicts=True,
+            unique_fields=["user", "task"],
+            update_fields=["choice", "chosen", "updated_at"],
+        )
+    return preference
