@@ -531,8 +531,8 @@ def read_dataset(repo_path: Path) -> tuple[dict[str, list[dict]], int]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from exports.services import COMMIT_PREFIX
-    from exports.tables import TABLES
+    from exports.repository import COMMIT_PREFIX
+    from exports.tables.contract import TABLES
 
     committed = {
         commit.message.removeprefix(COMMIT_PREFIX).split(" ", 1)[0]
