@@ -47,7 +47,8 @@ from PIL import Image  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from exports.models import ExportedImage, ExportedRow, ExportRun  # noqa: E402
-from exports.services import export_run, repo_open  # noqa: E402
+from exports.repository import repo_open  # noqa: E402
+from exports.run import export_run  # noqa: E402
 from labeling.models import Candidate, Project, Task, Vote  # noqa: E402
 
 VOTERS = 4

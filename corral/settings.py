@@ -252,7 +252,7 @@ OXEN_CONFIG_DIR = Path(env_str("OXEN_CONFIG_DIR", str(VAR_DIR / "oxen-config")))
 EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 5000, minimum=1)
 # A row changed this long before the last whole export started, and committed after it, would be missed.
 EXPORT_LATE_COMMIT_MARGIN_SECONDS = env_int("EXPORT_LATE_COMMIT_MARGIN_SECONDS", 600, minimum=0)
-# Fault injection for the crash tests: the export SIGKILLs itself at this stage (see exports/services.py).
+# Fault injection for the crash tests: the export SIGKILLs itself at this stage (see exports/crash.py).
 EXPORT_CRASH_AT = env_str("CORRAL_EXPORT_CRASH_AT")
 
 # plain: readable lines for a terminal; json: one object per line for a log collector (use it in production).

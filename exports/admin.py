@@ -4,7 +4,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from exports.models import ExportRun
-from exports.services import export_enqueue
+from exports.tasks import export_enqueue
 
 
 @admin.register(ExportRun)

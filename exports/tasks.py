@@ -2,7 +2,8 @@ import logging
 
 from celery import shared_task
 
-from exports.services import ExportRepositoryBusy, export_run
+from exports.repository import ExportRepositoryBusy
+from exports.run import export_run
 from labeling.models import Project
 
 logger = logging.getLogger(__name__)
@@ -20,3 +21,8 @@ def export_to_oxen(project_id: int | None = None) -> None:
     except ExportRepositoryBusy as exc:
         # Nothing was written and every row stays due; the exports worker that owns the repository exports them.
         logger.error("Export skipped: %s", exc)
+
+
+def export_enqueue(*, project: Project | None = None) -> None:
+    """Queue an export on the worker once the current transaction commits."""
+    export_to_oxen.delay_on_commit(project_id=project.pk if project else None)

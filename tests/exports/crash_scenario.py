@@ -5,8 +5,8 @@ import json
 from django.core.files.base import ContentFile
 
 from accounts.models import User
+from exports.due import export_due_count
 from exports.models import ExportRun
-from exports.services import export_due_count
 from labeling.models import Candidate, Preference, Project, Review, Task, Vote
 from tests.exports.conftest import png_bytes
 

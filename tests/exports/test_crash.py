@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from exports.services import CRASH_STAGES
+from exports.crash import CRASH_STAGES
 from tests.exports import crash_scenario
 from tests.exports.conftest import read_table
 

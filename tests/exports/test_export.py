@@ -6,8 +6,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import User
+from exports.due import export_due_count
 from exports.models import ExportRun
-from exports.services import export_due_count, export_run
+from exports.run import export_run
 from labeling.models import Preference, Review, Vote
 from tests.conftest import make_user
 from tests.exports.conftest import make_image_task, make_text_task, read_table

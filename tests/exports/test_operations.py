@@ -8,8 +8,9 @@ from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from corral.celery import app as celery_app
+from exports.lock import export_lock
 from exports.models import ExportRun
-from exports.services import export_lock, export_run
+from exports.run import export_run
 from labeling.models import Vote
 from tests.exports.conftest import make_image_task, read_table
 

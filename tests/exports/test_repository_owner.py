@@ -7,8 +7,8 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 
+from exports.due import export_due_count
 from exports.models import ExportRun
-from exports.services import export_due_count
 from tests.exports.conftest import read_table
 from tests.exports.test_operations import one_vote  # noqa: F401 (fixture)
 from tests.generation.conftest import celery_worker, purge_queues

@@ -2,8 +2,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from exports.due import export_due_count
 from exports.models import ExportRun
-from exports.services import ExportRepositoryBusy, export_due_count, export_enqueue, export_preview, export_run
+from exports.repository import ExportRepositoryBusy
+from exports.run import export_preview, export_run
+from exports.tasks import export_enqueue
 from labeling.models import Project
 
 

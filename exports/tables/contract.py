@@ -68,6 +68,10 @@ COLUMNS: dict[str, list[tuple[str, pa.DataType, str]]] = {
 
 SCHEMAS = {table: pa.schema([(name, kind) for name, kind, _ in columns]) for table, columns in COLUMNS.items()}
 
+# Columns holding repo-relative image paths, and the Oxen render metadata that shows them as thumbnails on the hub.
+IMAGE_COLUMNS = {"votes": ["path"], "preferences": ["jpg_0", "jpg_1"]}
+IMAGE_RENDER_METADATA = '{"_oxen": {"render": {"func": "image"}}}'
+
 
 def dataset_card(*, counts: dict[str, int]) -> str:
     """README.md for the dataset repository: layout, schema, counts, loading and the 'newest wins' rule."""

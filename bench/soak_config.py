@@ -1,0 +1,14 @@
+"""The soak's figures (bench/soak.py): its environment variables and the shape of the load."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECONDS = float(os.environ.get("SOAK_SECONDS", "600"))
+WARMUP_SECONDS = float(os.environ.get("SOAK_WARMUP_SECONDS", str(min(120.0, SECONDS / 5))))
+THINK_SECONDS = float(os.environ.get("SOAK_THINK_SECONDS", "1.0"))
+WORKERS = int(os.environ.get("SOAK_WORKERS", "2"))
+ANNOTATORS = 64
+REVIEWERS = 4
+CANDIDATES_PER_TASK = 4
+IMAGE_PROJECT, TEXT_PROJECT = "soak-images", "soak-answers"

@@ -1,0 +1,72 @@
+"""Rows of the ``votes`` table (exports/tables/contract.py), from due votes."""
+
+from typing import Any
+
+from django.conf import settings
+
+from exports.due import already_published, chunks, due_votes
+from exports.models import ExportedRow
+from exports.tables.values import generation_settings, uuid_text
+from exports.writers import Batch, ProgressCallback
+from labeling.models import Project, Vote
+
+VOTE_FIELDS = [
+    "pk",
+    "value",
+    "created_at",
+    "updated_at",
+    "user__public_id",
+    "candidate_id",
+    "candidate__uid",
+    "candidate__image",
+    "candidate__text",
+    "candidate__model_name",
+    "candidate__seed",
+    "candidate__params",
+    "candidate__task__prompt",
+    "candidate__task__project__slug",
+]
+
+
+RATINGS = {Vote.Value.UP: "good", Vote.Value.DOWN: "bad", Vote.Value.WITHDRAWN: "withdrawn"}
+
+
+def export_votes(batch: Batch, project: Project | None, progress: ProgressCallback) -> None:
+    for chunk in chunks(due_votes(project), VOTE_FIELDS, settings.EXPORT_CHUNK_SIZE):
+        published_before = already_published(
+            ExportedRow.Source.VOTE, (vote["pk"] for vote in chunk if vote["value"] == Vote.Value.WITHDRAWN)
+        )
+        # A withdrawal is news only to readers who saw the vote; one never published is dropped silently.
+        published = [vote for vote in chunk if vote["value"] != Vote.Value.WITHDRAWN or vote["pk"] in published_before]
+        batch.plan_images(
+            [
+                {"id": vote["candidate_id"], "uid": vote["candidate__uid"], "image": vote["candidate__image"]}
+                for vote in published
+            ]
+        )
+        batch.write("votes", [_vote_row(batch, vote) for vote in published])
+        published_ids = {vote["pk"] for vote in published}
+        batch.settle(
+            ExportedRow.Source.VOTE, [(vote["pk"], vote["updated_at"], vote["pk"] in published_ids) for vote in chunk]
+        )
+        progress(len(chunk))
+
+
+def _vote_row(batch: Batch, vote: dict[str, Any]) -> dict[str, Any]:
+    steps, guidance = generation_settings(vote["candidate__params"])
+    return {
+        "id": vote["pk"],
+        "prompt": vote["candidate__task__prompt"],
+        "path": batch.image_path(vote["candidate_id"]),
+        "response": vote["candidate__text"] or None,
+        "rating": RATINGS[vote["value"]],
+        "candidate_uid": uuid_text(vote["candidate__uid"]),
+        "project": vote["candidate__task__project__slug"],
+        "annotator": uuid_text(vote["user__public_id"]),
+        "model": vote["candidate__model_name"],
+        "seed": vote["candidate__seed"],
+        "steps": steps,
+        "guidance": guidance,
+        "created_at": vote["created_at"],
+        "updated_at": vote["updated_at"],
+    }
