@@ -78,7 +78,6 @@ def compare(repo_path: Path) -> dict[str, int]:
     tables, uncommitted = read_dataset(repo_path)
     duplicated = sum(len(rows) - len({(row["id"], row["updated_at"]) for row in rows}) for rows in tables.values())
     lost = phantom = 0
-    ratings = {Vote.Value.UP: "good", Vote.Value.DOWN: "bad", Vote.Value.WITHDRAWN: "withdrawn"}
 
     def check(expected: dict[object, tuple], rows: list[dict], key: str, version, *, gone=lambda found: False) -> None:
         nonlocal lost, phantom
@@ -90,7 +89,7 @@ def compare(repo_path: Path) -> dict[str, int]:
         phantom += sum(1 for identity, found in latest.items() if expected.get(identity) != version(found))
 
     votes = {
-        pk: (_micros(updated), ratings[value])
+        pk: (_micros(updated), Vote.Value(value).rating)
         for pk, updated, value in Vote.objects.values_list("pk", "updated_at", "value")
         if value != Vote.Value.WITHDRAWN
     }

@@ -28,7 +28,6 @@ VOTE_FIELDS = [
 ]
 
 
-RATINGS = {Vote.Value.UP: "good", Vote.Value.DOWN: "bad", Vote.Value.WITHDRAWN: "withdrawn"}
 
 
 def export_votes(batch: Batch, project: Project | None, progress: ProgressCallback) -> None:
@@ -59,7 +58,7 @@ def _vote_row(batch: Batch, vote: dict[str, Any]) -> dict[str, Any]:
         "prompt": vote["candidate__task__prompt"],
         "path": batch.image_path(vote["candidate_id"]),
         "response": vote["candidate__text"] or None,
-        "rating": RATINGS[vote["value"]],
+        "rating": Vote.Value(vote["value"]).rating,
         "candidate_uid": uuid_text(vote["candidate__uid"]),
         "project": vote["candidate__task__project__slug"],
         "annotator": uuid_text(vote["user__public_id"]),
