@@ -21,9 +21,12 @@ FLOOR_SQL = (
 
 @require_POST
 def floor(request):
+    candidate = request.POST.get("candidate", "")
+    if not candidate.isdigit():
+        return HttpResponse("Say which candidate.", status=400)
     now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(FLOOR_SQL, [request.user.pk, int(request.POST["candidate"]), now, now])
+        cursor.execute(FLOOR_SQL, [request.user.pk, int(candidate), now, now])
     return HttpResponse(status=204)
 
 
