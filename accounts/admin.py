@@ -2,19 +2,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.models import User
-from labeling.models import Membership
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    fk_name = "user"
-    extra = 0
-    autocomplete_fields = ["project"]
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active", "last_login"]
     readonly_fields = ["public_id"]
-    inlines = [MembershipInline]
     fieldsets = BaseUserAdmin.fieldsets + (("Pseudonymous id", {"fields": ["public_id"]}),)

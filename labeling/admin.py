@@ -5,6 +5,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from accounts.admin import UserAdmin
+from accounts.models import User
 from generation.services import GenerationRefused, generation_requeue
 from labeling.forms import PromptImportForm
 from labeling.importers import PromptFileError
@@ -16,6 +18,22 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
     autocomplete_fields = ["user"]
+
+
+class UserMembershipInline(admin.TabularInline):
+    model = Membership
+    fk_name = "user"
+    extra = 0
+    autocomplete_fields = ["project"]
+
+
+# The user's page lists their projects; accounts knows nothing of projects, so the inline is added from here.
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserWithMembershipsAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, UserMembershipInline]
 
 
 @admin.register(Project)
