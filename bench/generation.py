@@ -45,11 +45,12 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from corral.celery import app  # noqa: E402
-from corral.realtime import set_server_loop  # noqa: E402
 from generation import images  # noqa: E402
 from generation.demo_model import save_demo_model  # noqa: E402
+from generation.jobs import job_group  # noqa: E402
 from generation.models import GenerationJob  # noqa: E402
-from generation.services import generation_request, job_group  # noqa: E402
+from generation.realtime import set_server_loop  # noqa: E402
+from generation.services import generation_request  # noqa: E402
 from labeling.models import Candidate, Membership, Project  # noqa: E402
 
 STEPS, SIZE, CANDIDATES = 10, 64, 4

@@ -2,10 +2,9 @@
 
 from django.urls import path
 
-from generation.consumers import JobProgressConsumer
-from generation.text_routing import text_websocket_urlpatterns
+from generation.consumers import JobUpdatesConsumer
 
 websocket_urlpatterns: list = [
-    path("ws/jobs/<int:job_id>/", JobProgressConsumer.as_asgi()),
-    *text_websocket_urlpatterns,
+    path("ws/jobs/<int:job_id>/", JobUpdatesConsumer.as_asgi()),
+    path("ws/tasks/<int:pk>/llm/", JobUpdatesConsumer.as_asgi()),
 ]

@@ -5,7 +5,7 @@ import asyncio
 import uvicorn
 from django.conf import settings
 
-from corral.realtime import set_server_loop
+from generation.realtime import set_server_loop
 
 
 def uvicorn_logging(log_level: str) -> dict:

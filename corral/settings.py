@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "labeling",
     "generation",
     "exports",
+    # Last: the project package on top of the apps (the serve command).
+    "corral",
 ]
 
 MIDDLEWARE = [
@@ -187,7 +189,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 # Celery: Redis in production; the embedded mode runs broker, worker and beat
-# inside the web process (see generation/embedded.py).
+# inside the web process (see corral/embedded.py).
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The in-process broker is polled; kombu's default of once a second would delay every job by up to that.

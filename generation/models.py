@@ -70,3 +70,7 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def record(cls, *, hostname: str) -> None:
+        cls.objects.update_or_create(hostname=hostname[:200], defaults={"seen_at": timezone.now()})

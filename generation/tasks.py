@@ -2,19 +2,23 @@ import socket
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 
-from generation.services import image_job_run, stuck_jobs_fail, worker_heartbeat_record
+from generation.image_jobs import image_job_run
+from generation.jobs import stuck_jobs_fail
+from generation.models import WorkerHeartbeat
+from generation.text_jobs import text_job_run
 
 
 @shared_task(bind=True, name="generation.tasks.heartbeat", ignore_result=True)
 def heartbeat(self) -> None:
-    worker_heartbeat_record(hostname=self.request.hostname or socket.gethostname())
+    WorkerHeartbeat.record(hostname=self.request.hostname or socket.gethostname())
 
 
 @worker_ready.connect
 def _heartbeat_on_start(sender=None, **kwargs) -> None:
     """Record a heartbeat as soon as a worker is up, not only at the first beat tick."""
-    worker_heartbeat_record(hostname=getattr(sender, "hostname", None) or socket.gethostname())
+    WorkerHeartbeat.record(hostname=getattr(sender, "hostname", None) or socket.gethostname())
 
 
 # Image generation. Delivery is at-most-once in effect: the job row is claimed with a
@@ -29,19 +33,12 @@ def fail_stuck_jobs() -> int:
     return stuck_jobs_fail()
 
 
-# --- Text generation (LLM answers) -------------------------------------------------------------------------------
-
-
 @shared_task(bind=True, name="generation.tasks.generate_text", ignore_result=True, acks_late=True)
 def generate_text(self, job_id: int) -> None:
     """Run one text GenerationJob; transient LLM errors come back here as Celery retries with backoff.
 
     ``acks_late`` is safe: claiming the job is idempotent, so a redelivery does nothing.
     """
-    from django.conf import settings
-
-    from generation.text_services import text_job_run
-
     outcome = text_job_run(
         job_id=job_id,
         attempt=self.request.retries,

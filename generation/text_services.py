@@ -1,9 +1,5 @@
-"""LLM answers: requesting them, running a text job, and routing each answer by its uncertainty."""
+"""Requests for LLM answers: one task's within the user's hourly limit, a manager's batch, a failed job's retry."""
 
-import itertools
-import logging
-import random
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,68 +7,16 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from corral.realtime import group_name, group_send
-from generation import llm, uncertainty
+from generation import llm
 from generation.models import GenerationJob
+from generation.queueing import job_enqueue_on_commit
 from generation.selectors import llm_calls_since
-from generation.services import (
-    GenerationLimited,
-    GenerationRefused,
-    job_claim,
-    job_enqueue_on_commit,
-    job_mark_failed,
-    retry_time_text,
-)
-from labeling.models import Candidate, Project, Task
-
-logger = logging.getLogger(__name__)
-_audit_rng = random.SystemRandom()
+from generation.services import GenerationLimited, GenerationRefused, retry_time_text
+from labeling.models import Project, Task
 
 
 class TextGenerationError(GenerationRefused):
     """A request that cannot be served as asked; the message says why."""
-
-
-def llm_stream_group(task_id: int) -> str:
-    """The channel-layer group the task page listens on for streamed answers."""
-    return group_name("task", task_id, "llm")
-
-
-def answer_candidate_build(
-    *,
-    task: Task,
-    index: int,
-    text: str,
-    token_logprobs: list[dict] | None = None,
-    model_name: str = "",
-    params: dict | None = None,
-    given_confidence: float | None = None,
-    rng: random.Random | None = None,
-) -> Candidate:
-    """An unsaved answer candidate with its uncertainty measured and its review state decided."""
-    project = task.project
-    assessment = uncertainty.assess(
-        text=text,
-        token_logprobs=token_logprobs,
-        hedge_words=project.hedge_word_list,
-        given_confidence=given_confidence,
-        window=settings.UNCERTAINTY_SPAN_TOKENS,
-    )
-    routing = uncertainty.route(
-        assessment, threshold=project.review_threshold, audit_share=project.audit_share, rng=rng or _audit_rng
-    )
-    return Candidate(
-        task=task,
-        index=index,
-        text=text,
-        token_logprobs=token_logprobs,
-        model_name=model_name,
-        params=params or {},
-        confidence=assessment.confidence,
-        uncertainty=assessment.as_json(),
-        review_state=routing.state,
-        review_reason=routing.reason,
-    )
 
 
 class TextGenerationLimited(GenerationLimited, TextGenerationError):
@@ -167,119 +111,6 @@ def text_generation_enqueue_batch(*, user, project: Project) -> int:
             text_job_queue(user=user, task=task)
             queued += 1
     return queued
-
-
-@dataclass(frozen=True)
-class JobOutcome:
-    status: str  # skipped | succeeded | retrying | failed
-    retry_in: int | None = None
-
-
-def retry_countdown(attempt: int) -> int:
-    """Seconds before retry number ``attempt + 1``: exponential, capped."""
-    return min(settings.LLM_RETRY_MAX_SECONDS, settings.LLM_RETRY_BASE_SECONDS * 2**attempt)
-
-
-def _job_update(job: GenerationJob, **fields) -> None:
-    fields["updated_at"] = timezone.now()
-    GenerationJob.objects.filter(pk=job.pk).update(**fields)
-
-
-def _answer_generate(*, task: Task, index: int, rng: random.Random | None) -> Candidate:
-    project = task.project
-    group = llm_stream_group(task.pk)
-    messages = [{"role": "system", "content": project.system_prompt}] if project.system_prompt else []
-    messages.append({"role": "user", "content": task.prompt})
-    sequence = itertools.count()
-    group_send(group, {"type": "llm.start", "candidate": index})
-    result = llm.chat_stream(
-        model=project.text_model or settings.OPENAI_MODEL,
-        messages=messages,
-        temperature=project.temperature,
-        max_tokens=project.max_tokens,
-        on_delta=lambda text: group_send(
-            group, {"type": "llm.delta", "candidate": index, "seq": next(sequence), "text": text}
-        ),
-    )
-    if not result.text.strip():
-        message = f"the model returned an empty answer (finish reason: {result.finish_reason})"
-        raise llm.LLMError(message, transient=False)
-    candidate = answer_candidate_build(
-        task=task,
-        index=index,
-        text=result.text,
-        token_logprobs=result.token_logprobs,
-        model_name=result.model,
-        params={
-            "temperature": project.temperature,
-            "max_tokens": project.max_tokens,
-            "system_prompt": project.system_prompt,
-            "logprobs": result.token_logprobs is not None,
-            "finish_reason": result.finish_reason,
-        },
-        rng=rng,
-    )
-    candidate.save()
-    group_send(
-        group,
-        {
-            "type": "llm.done",
-            "candidate": index,
-            "review_state": candidate.review_state,
-            "confidence": candidate.confidence,
-        },
-    )
-    return candidate
-
-
-def text_job_run(
-    *, job_id: int, attempt: int = 0, max_retries: int | None = None, worker: str = "", rng: random.Random | None = None
-) -> JobOutcome:
-    """Claim a pending text job and produce its missing answers.
-
-    Claiming is one conditional UPDATE, so a second delivery of the same job
-    does nothing. A transient error puts the job back to pending with the
-    message and asks for a retry; a permanent one (or the last attempt) fails it.
-    """
-    max_retries = settings.LLM_MAX_RETRIES if max_retries is None else max_retries
-    job = job_claim(job_id=job_id, kind=GenerationJob.Kind.TEXT, worker=worker)
-    if job is None:
-        return JobOutcome("skipped")
-    task = job.task
-    group = llm_stream_group(task.pk)
-    try:
-        for index in range(task.project.candidates_per_task):
-            # Answers saved by an earlier attempt are kept; only the missing ones are asked for.
-            if not task.candidates.filter(index=index).exists():
-                _answer_generate(task=task, index=index, rng=rng)
-            _job_update(job, progress_step=index + 1)
-    except llm.LLMError as error:
-        if error.transient and attempt < max_retries:
-            countdown = retry_countdown(attempt)
-            message = f"Attempt {attempt + 1} of {max_retries + 1} failed ({error.message}); retrying in {countdown} s."
-            _job_update(job, status=GenerationJob.Status.PENDING, error_message=message)
-            group_send(group, {"type": "llm.status", "status": "retrying", "message": message})
-            return JobOutcome("retrying", countdown)
-        message = f"Gave up after {attempt + 1} attempts: {error.message}" if error.transient else error.message
-        text_job_fail(job_id=job.pk, message=message)
-        return JobOutcome("failed")
-    except Exception as exc:
-        logger.exception("text job %s crashed", job_id)
-        text_job_fail(job_id=job.pk, message=f"Internal error: {exc.__class__.__name__}: {exc}")
-        raise
-    _job_update(job, status=GenerationJob.Status.SUCCEEDED, error_message="", finished_at=timezone.now())
-    Task.objects.filter(pk=task.pk).update(status=Task.Status.READY, updated_at=timezone.now())
-    group_send(group, {"type": "llm.status", "status": "succeeded", "message": ""})
-    return JobOutcome("succeeded")
-
-
-def text_job_fail(*, job_id: int, message: str) -> bool:
-    """Fail a pending or running text job and tell its task page; False when it had already ended."""
-    failed = job_mark_failed(job_id=job_id, message=message)
-    if failed:
-        task_id = GenerationJob.objects.filter(pk=job_id).values_list("task_id", flat=True).get()
-        group_send(llm_stream_group(task_id), {"type": "llm.status", "status": "failed", "message": message})
-    return failed
 
 
 def text_generation_retry(*, user, job: GenerationJob) -> GenerationJob:

@@ -1,17 +1,9 @@
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
 
 from accounts.admin import UserAdmin
 from accounts.models import User
-from generation.services import GenerationRefused, generation_requeue
-from labeling.forms import PromptImportForm
-from labeling.importers import PromptFileError
 from labeling.models import Candidate, Membership, Preference, Project, PromptBatch, Review, Task, Vote
-from labeling.services import prompt_batch_import
 
 
 class MembershipInline(admin.TabularInline):
@@ -95,49 +87,6 @@ class ProjectAdmin(admin.ModelAdmin):
     def task_count(self, obj: Project) -> int:
         return obj._tasks
 
-    def get_urls(self):
-        return [
-            path(
-                "<int:project_id>/import/",
-                self.admin_site.admin_view(self.import_prompts_view),
-                name="labeling_project_import",
-            )
-        ] + super().get_urls()
-
-    def import_prompts_view(self, request, project_id: int):
-        project = get_object_or_404(Project, pk=project_id)
-        if not self.has_change_permission(request, project):
-            raise PermissionDenied
-        form = PromptImportForm(request.POST or None, request.FILES or None)
-        errors = []
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                batch = prompt_batch_import(
-                    project=project,
-                    filename=upload.name,
-                    data=upload.read(),
-                    uploaded_by=request.user,
-                    name=form.cleaned_data["name"],
-                    generate=form.cleaned_data["generate"],
-                )
-            except PromptFileError as exc:
-                errors = exc.errors
-            except GenerationRefused as exc:
-                errors = [str(exc)]
-            else:
-                self.message_user(request, f"Imported {batch.prompt_count} prompts into {project}.", messages.SUCCESS)
-                return redirect(reverse("admin:labeling_project_change", args=[project.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "project": project,
-            "form": form,
-            "errors": errors,
-            "title": f"Import prompts into {project}",
-        }
-        return TemplateResponse(request, "admin/labeling/project/import.html", context)
-
 
 @admin.register(PromptBatch)
 class PromptBatchAdmin(admin.ModelAdmin):
@@ -164,24 +113,9 @@ class TaskAdmin(admin.ModelAdmin):
     list_select_related = ["project", "created_by"]
     raw_id_fields = ["batch", "created_by"]
     inlines = [CandidateInline]
-    actions = ["requeue_failed"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_candidates=Count("candidates"))
-
-    @admin.action(description="Requeue failed tasks (generate again)")
-    def requeue_failed(self, request, queryset):
-        queued, refused = 0, []
-        for task in queryset.select_related("project"):
-            try:
-                generation_requeue(task=task, requested_by=request.user)
-            except GenerationRefused as exc:
-                refused.append(f"task {task.pk}: {exc}")
-            else:
-                queued += 1
-        self.message_user(request, f"Queued {queued} task(s) for generation.", messages.SUCCESS)
-        if refused:
-            self.message_user(request, "Not queued: " + "; ".join(refused), messages.WARNING)
 
     @admin.display(description="prompt")
     def short_prompt(self, obj: Task) -> str:

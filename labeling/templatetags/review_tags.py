@@ -1,6 +1,5 @@
 from django import template
 
-from generation.llm import llm_configured
 from labeling.access import Capability, membership_for
 from labeling.models import Project
 from labeling.review_selectors import pair_next_for, review_open_for, review_waiting
@@ -20,5 +19,4 @@ def review_summary(project: Project, user) -> dict:
         "waiting": review_waiting(project=project).count() if can_review else 0,
         "open_for_you": review_open_for(user=user, project=project).count() if can_review else 0,
         "pairs": project.candidates_per_task == 2 and pair_next_for(user=user, project=project) is not None,
-        "llm_configured": llm_configured(),
     }

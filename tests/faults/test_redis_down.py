@@ -7,7 +7,8 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import connect
 
 from generation.models import GenerationJob
-from generation.text_services import text_generation_request, text_job_run
+from generation.text_jobs import text_job_run
+from generation.text_services import text_generation_request
 from labeling.models import Candidate, Task, Vote
 from tests.faults.conftest import wait_until
 from tests.faults.http import Annotator

@@ -11,8 +11,9 @@ from django.utils import timezone
 from PIL import Image
 
 from generation import images
+from generation.jobs import job_files_folder
 from generation.models import GenerationJob
-from generation.services import generation_request, generation_requeue, job_files_folder
+from generation.services import generation_request, generation_requeue
 from generation.tasks import fail_stuck_jobs, generate_images
 from labeling.models import Candidate, Task
 from tests.generation.conftest import TEST_STEPS

@@ -10,8 +10,9 @@ from django.db import connections
 from django.test import Client
 
 from corral.asgi import application
+from generation.jobs import job_group
 from generation.models import GenerationJob
-from generation.services import generation_request, job_group
+from generation.services import generation_request
 from generation.tasks import generate_images
 from tests.generation.conftest import TEST_STEPS
 

@@ -2,16 +2,16 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from corral.realtime import group_send
+from generation.consumers import JobUpdatesConsumer
+from generation.jobs import llm_stream_group
 from generation.models import GenerationJob
-from generation.text_consumers import TextStreamConsumer
-from generation.text_services import llm_stream_group
+from generation.realtime import group_send
 from labeling.models import Membership, Task
 from tests.conftest import make_user
 
 
 def communicator_for(user, task_id: int) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(TextStreamConsumer.as_asgi(), f"/ws/tasks/{task_id}/llm/")
+    communicator = WebsocketCommunicator(JobUpdatesConsumer.as_asgi(), f"/ws/tasks/{task_id}/llm/")
     communicator.scope["user"] = user
     communicator.scope["url_route"] = {"kwargs": {"pk": task_id}}
     return communicator

@@ -7,9 +7,11 @@ from channels.layers import get_channel_layer
 from django.urls import reverse
 from django.utils import timezone
 
+from generation.jobs import llm_stream_group
 from generation.models import GenerationJob
 from generation.tasks import fail_stuck_jobs, generate_text
-from generation.text_services import llm_stream_group, retry_countdown, text_generation_request, text_job_run
+from generation.text_jobs import retry_countdown, text_job_run
+from generation.text_services import text_generation_request
 from labeling.models import Candidate, Membership, Task
 from tests.conftest import make_user
 from tests.llm.fake_openai import confident

@@ -10,9 +10,8 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from corral.asgi import application
+from generation.jobs import job_group, llm_stream_group
 from generation.models import GenerationJob
-from generation.services import job_group
-from generation.text_services import llm_stream_group
 from labeling.models import Membership, Project, Task
 from tests.conftest import make_user
 from tests.generation.test_progress import browser_headers, in_fresh_thread

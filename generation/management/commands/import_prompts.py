@@ -3,10 +3,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from generation.batches import prompt_batch_import
 from generation.services import GenerationRefused
 from labeling.importers import PromptFileError
 from labeling.models import Project
-from labeling.services import prompt_batch_import
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from celery.beat import EmbeddedService
 from celery.worker import WorkController
 
 from corral.celery import app as celery_app
-from generation.services import pending_jobs_requeue
+from generation.queueing import pending_jobs_requeue
 from generation.tasks import heartbeat
 
 logger = logging.getLogger(__name__)

@@ -2,6 +2,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from corral.embedded import start_embedded_worker
 from corral.env import env_int
 from corral.server import asgi_application_path, build_server, serve, uvicorn_logging
 
@@ -26,8 +27,6 @@ class Command(BaseCommand):
         if embedded and workers != 1:
             raise CommandError("The embedded mode (no REDIS_URL) runs one process; set REDIS_URL to use --workers.")
         if embedded and not no_worker:
-            from generation.embedded import start_embedded_worker
-
             start_embedded_worker()
         self.stdout.write(f"Corral at http://{host}:{port}/ ({'embedded' if embedded else 'production'} mode)")
         # The server's own messages follow LOG_LEVEL; the request lines come from corral.logs.

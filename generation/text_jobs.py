@@ -1,0 +1,161 @@
+"""Running a text job: the LLM's answers, streamed to the task page, each routed by its uncertainty."""
+
+import itertools
+import logging
+import random
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from generation import llm, uncertainty
+from generation.jobs import (
+    job_announce,
+    job_claim,
+    job_fail,
+    job_progress_record,
+    job_retry_later,
+    job_succeed,
+    llm_stream_group,
+)
+from generation.models import GenerationJob
+from generation.realtime import group_send
+from labeling.models import Candidate, Task
+
+logger = logging.getLogger(__name__)
+_audit_rng = random.SystemRandom()
+
+
+def answer_candidate_build(
+    *,
+    task: Task,
+    index: int,
+    text: str,
+    token_logprobs: list[dict] | None = None,
+    model_name: str = "",
+    params: dict | None = None,
+    given_confidence: float | None = None,
+    rng: random.Random | None = None,
+) -> Candidate:
+    """An unsaved answer candidate with its uncertainty measured and its review state decided."""
+    project = task.project
+    assessment = uncertainty.assess(
+        text=text,
+        token_logprobs=token_logprobs,
+        hedge_words=project.hedge_word_list,
+        given_confidence=given_confidence,
+        window=settings.UNCERTAINTY_SPAN_TOKENS,
+    )
+    routing = uncertainty.route(
+        assessment, threshold=project.review_threshold, audit_share=project.audit_share, rng=rng or _audit_rng
+    )
+    return Candidate(
+        task=task,
+        index=index,
+        text=text,
+        token_logprobs=token_logprobs,
+        model_name=model_name,
+        params=params or {},
+        confidence=assessment.confidence,
+        uncertainty=assessment.as_json(),
+        review_state=routing.state,
+        review_reason=routing.reason,
+    )
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    status: str  # skipped | succeeded | retrying | failed
+    retry_in: int | None = None
+
+
+def retry_countdown(attempt: int) -> int:
+    """Seconds before retry number ``attempt + 1``: exponential, capped."""
+    return min(settings.LLM_RETRY_MAX_SECONDS, settings.LLM_RETRY_BASE_SECONDS * 2**attempt)
+
+
+def _answer_generate(*, task: Task, index: int, rng: random.Random | None) -> Candidate:
+    project = task.project
+    group = llm_stream_group(task.pk)
+    messages = [{"role": "system", "content": project.system_prompt}] if project.system_prompt else []
+    messages.append({"role": "user", "content": task.prompt})
+    sequence = itertools.count()
+    group_send(group, {"type": "llm.start", "candidate": index})
+    result = llm.chat_stream(
+        model=project.text_model or settings.OPENAI_MODEL,
+        messages=messages,
+        temperature=project.temperature,
+        max_tokens=project.max_tokens,
+        on_delta=lambda text: group_send(
+            group, {"type": "llm.delta", "candidate": index, "seq": next(sequence), "text": text}
+        ),
+    )
+    if not result.text.strip():
+        message = f"the model returned an empty answer (finish reason: {result.finish_reason})"
+        raise llm.LLMError(message, transient=False)
+    candidate = answer_candidate_build(
+        task=task,
+        index=index,
+        text=result.text,
+        token_logprobs=result.token_logprobs,
+        model_name=result.model,
+        params={
+            "temperature": project.temperature,
+            "max_tokens": project.max_tokens,
+            "system_prompt": project.system_prompt,
+            "logprobs": result.token_logprobs is not None,
+            "finish_reason": result.finish_reason,
+        },
+        rng=rng,
+    )
+    candidate.save()
+    group_send(
+        group,
+        {
+            "type": "llm.done",
+            "candidate": index,
+            "review_state": candidate.review_state,
+            "confidence": candidate.confidence,
+        },
+    )
+    return candidate
+
+
+def text_job_run(
+    *, job_id: int, attempt: int = 0, max_retries: int | None = None, worker: str = "", rng: random.Random | None = None
+) -> JobOutcome:
+    """Claim a pending text job and produce its missing answers.
+
+    Claiming is one conditional UPDATE, so a second delivery of the same job
+    does nothing. A transient error puts the job back to pending with the
+    message and asks for a retry; a permanent one (or the last attempt) fails it.
+    """
+    max_retries = settings.LLM_MAX_RETRIES if max_retries is None else max_retries
+    job = job_claim(job_id=job_id, kind=GenerationJob.Kind.TEXT, worker=worker)
+    if job is None:
+        return JobOutcome("skipped")
+    task = job.task
+    try:
+        for index in range(task.project.candidates_per_task):
+            # Answers saved by an earlier attempt are kept; only the missing ones are asked for.
+            if not task.candidates.filter(index=index).exists():
+                _answer_generate(task=task, index=index, rng=rng)
+            job_progress_record(job_id=job.pk, step=index + 1)
+    except llm.LLMError as error:
+        if error.transient and attempt < max_retries:
+            countdown = retry_countdown(attempt)
+            message = f"Attempt {attempt + 1} of {max_retries + 1} failed ({error.message}); retrying in {countdown} s."
+            job_retry_later(job=job, message=message)
+            return JobOutcome("retrying", countdown)
+        message = f"Gave up after {attempt + 1} attempts: {error.message}" if error.transient else error.message
+        job_fail(job_id=job.pk, message=message)
+        return JobOutcome("failed")
+    except Exception as exc:
+        logger.exception("text job %s crashed", job_id)
+        job_fail(job_id=job.pk, message=f"Internal error: {exc.__class__.__name__}: {exc}")
+        raise
+    if not job_succeed(job=job):
+        # The stuck-job sweep failed it meanwhile and told the page; the answers saved stay for a retry.
+        logger.warning("text job %s was failed while it ran", job_id)
+        return JobOutcome("failed")
+    job_announce(job=job, status=GenerationJob.Status.SUCCEEDED)
+    return JobOutcome("succeeded")
