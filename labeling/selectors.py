@@ -58,23 +58,32 @@ def _cast_votes_by(user) -> QuerySet[Vote]:
     return Vote.objects.filter(user=user).exclude(value=Vote.Value.WITHDRAWN)
 
 
-def tasks_open_for(*, user, project: Project) -> QuerySet[Task]:
-    """Ready tasks of the project that still need votes and that the user has not finished.
+def fewest_cast_votes() -> Coalesce:
+    """For a queryset of tasks: the cast votes of the task's least-voted candidate (0 without candidates).
 
-    Each row is annotated with ``fewest_votes``: the cast votes of its least-voted candidate.
+    A task is full when this reaches its project's overlap: the ORM form of the completion rule, which
+    labeling/votes.py states in SQL for the vote's own statements (tests hold the two to the same answers).
     """
-    fewest_votes = (
+    fewest = (
         Candidate.objects.filter(task=OuterRef("pk"))
         .annotate(cast=Count("votes", filter=_CAST))
         .order_by("cast")
         .values("cast")[:1]
     )
+    return Coalesce(Subquery(fewest), 0)
+
+
+def tasks_open_for(*, user, project: Project) -> QuerySet[Task]:
+    """Ready tasks of the project that still need votes and that the user has not finished.
+
+    Each row is annotated with ``fewest_votes``: the cast votes of its least-voted candidate.
+    """
     not_yet_voted_by_user = Candidate.objects.filter(task=OuterRef("pk")).filter(
         ~Exists(_cast_votes_by(user).filter(candidate=OuterRef("pk")))
     )
     tasks = (
         Task.objects.filter(project=project, status=Task.Status.READY)
-        .annotate(fewest_votes=Coalesce(Subquery(fewest_votes), 0))
+        .annotate(fewest_votes=fewest_cast_votes())
         .filter(Exists(not_yet_voted_by_user), fewest_votes__lt=project.votes_per_candidate)
     )
     return tasks.filter(Task.judgeable_by_q(user))

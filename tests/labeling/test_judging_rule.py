@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from labeling.models import Candidate, Membership, Project, Task, Vote
+from labeling.selectors import fewest_cast_votes
 from tests.conftest import make_user
 
 OWNERS = ["me", "someone else", "nobody"]
@@ -51,10 +52,14 @@ def test_the_method_the_q_expression_and_the_votes_sql_agree(project, annotator,
 
 
 def _full_by_orm(task: Task) -> bool:
-    """The task is full when none of its candidates has fewer cast votes than the overlap."""
+    """The queue's own reading: the task's least-voted candidate has the overlap, counted by hand and by the
+    selectors' expression alike."""
     cast = Count("votes", filter=~Q(votes__value=Vote.Value.WITHDRAWN))
     overlap = task.project.votes_per_candidate
-    return not Candidate.objects.filter(task=task).annotate(cast=cast).filter(cast__lt=overlap).exists()
+    by_hand = not Candidate.objects.filter(task=task).annotate(cast=cast).filter(cast__lt=overlap).exists()
+    by_selector = Task.objects.annotate(fewest=fewest_cast_votes()).get(pk=task.pk).fewest >= overlap
+    assert by_hand == by_selector
+    return by_hand
 
 
 def test_completion_and_reopening_follow_the_count_of_cast_votes_through_any_sequence(project):
