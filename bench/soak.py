@@ -115,16 +115,15 @@ def seed(media_root: Path) -> tuple[list[Person], list[Person]]:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
+    from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
     from django.db import connections
     from django.utils.crypto import get_random_string
     from PIL import Image
 
     from accounts.models import User
-    from accounts.sessions import SessionStore
     from labeling.models import Candidate, Membership, Project, Task
 
     call_command("migrate", verbosity=0)
@@ -198,7 +197,7 @@ def seed(media_root: Path) -> tuple[list[Person], list[Person]]:
         for user in users:
             session = SessionStore()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             result.append(Person(session_key=session.session_key, csrf_token=get_random_string(32)))

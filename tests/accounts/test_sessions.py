@@ -1,4 +1,4 @@
-"""Who a request belongs to: sessions are database rows, read on every request (accounts.sessions, .backends)."""
+"""Who a request belongs to: sessions are database rows (Django's db engine), read on every request."""
 
 from datetime import timedelta
 
