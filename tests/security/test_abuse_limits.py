@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -91,6 +92,26 @@ def test_an_address_trying_many_usernames_is_locked_but_others_are_not(client, a
     assert not logged_in(client)
 
     assert log_in(client, "annie", PASSWORD, address="10.0.0.2").status_code == 302
+
+
+def test_a_login_forgives_its_username_but_not_its_address_the_failures_of_others(client, annotator, throttle):
+    for number in range(4):
+        log_in(client, f"guess{number}", "wrong", address="10.6.6.6")
+    assert log_in(Client(), "annie", PASSWORD, address="10.6.6.6").status_code == 302
+
+    log_in(client, "guess4", "wrong", address="10.6.6.6")
+
+    assert log_in(Client(), "annie", PASSWORD, address="10.6.6.6").status_code == 429
+
+
+def test_an_admin_can_lift_a_lock_with_the_axes_commands(client, annotator, throttle):
+    for _ in range(3):
+        log_in(client, "Annie", "wrong")
+    assert log_in(client, "annie", PASSWORD).status_code == 429
+
+    call_command("axes_reset_username", "annie")
+
+    assert log_in(client, "annie", PASSWORD).status_code == 302
 
 
 def test_the_admin_login_leads_to_the_throttled_login_page(client):

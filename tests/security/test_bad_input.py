@@ -188,8 +188,8 @@ POSTS = {
             actor=None,
             changes={"axes.AccessAttempt": 1} if checked else {},
         )
-        for name, value, checked in [("empty", "", False), ("100kB", BIG, False), ("nul", NUL, False)]
-        + [("html", HTML, True), ("sql", SQL, True)]
+        for name, value, checked in [("empty", "", False), ("nul", NUL, False)]
+        + [("100kB", BIG, True), ("html", HTML, True), ("sql", SQL, True)]
     },
 }
 
