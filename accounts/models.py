@@ -15,20 +15,3 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_username()
-
-
-class LoginFailure(models.Model):
-    """One failed log-in, kept for the throttle window so every worker process counts the same attempts."""
-
-    username = models.CharField(max_length=150, help_text="As typed, case-folded.")
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["username", "created_at"], name="login_failure_user_idx"),
-            models.Index(fields=["ip_address", "created_at"], name="login_failure_ip_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.username} from {self.ip_address} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -1,10 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.views import ThrottledLoginView
-
 urlpatterns = [
-    path("login/", ThrottledLoginView.as_view(), name="accounts-login"),
+    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="accounts-login"),
     path("logout/", auth_views.LogoutView.as_view(), name="accounts-logout"),
     path(
         "password/",

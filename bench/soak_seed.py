@@ -1,6 +1,7 @@
 """The soak's data: two projects (images, answers), the people with sessions, and work for the whole run."""
 
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
 from bench.soak_config import (
@@ -37,7 +38,6 @@ def seed(media_root: Path) -> tuple[list[Person], list[Person]]:
     from PIL import Image
 
     from accounts.models import User
-    from accounts.sessions import SessionStore
     from labeling.models import Candidate, Membership, Project, Task
 
     call_command("migrate", verbosity=0)
@@ -109,9 +109,9 @@ def seed(media_root: Path) -> tuple[list[Person], list[Person]]:
         Membership.objects.bulk_create(Membership(user=user, project=project, role=role) for user in users)
         result = []
         for user in users:
-            session = SessionStore()
+            session = import_module(settings.SESSION_ENGINE).SessionStore()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             result.append(Person(session_key=session.session_key, csrf_token=get_random_string(32)))

@@ -159,7 +159,7 @@ def seed() -> list[Annotator]:
         offset = seat * len(vote_groups[group]) // OVERLAP
         session = session_store()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         votes = vote_groups[group][offset:] + vote_groups[group][:offset]

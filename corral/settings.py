@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "template_partials",
     "channels",
     "django_celery_beat",
+    "axes",
     "accounts",
     "labeling",
     "generation",
@@ -76,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Last, as axes asks: turns a log-in that it refused into the lockout page (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "corral.urls"
@@ -126,16 +129,33 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-# Django's database sessions and model backend, each read with one plain statement (see their modules).
-SESSION_ENGINE = "accounts.sessions"
-AUTHENTICATION_BACKENDS = ["accounts.backends.UserBackend"]
+# Database sessions: logging out deletes the row, which ends the session in every server process at once, and
+# nothing depends on Redis.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Axes first: it refuses a locked-out log-in before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "accounts-login"
 LOGIN_REDIRECT_URL = "labeling-dashboard"
 LOGOUT_REDIRECT_URL = "accounts-login"
-# Login throttling (accounts/throttle.py): this many failures in the window lock a username, or an address.
+# Login throttling (django-axes, see accounts/lockout.py): this many failures in the window lock a username, or
+# an address.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_LIMIT_PER_IP = env_int("LOGIN_FAILURE_LIMIT_PER_IP", 50, minimum=1)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=1)
+# Axes keeps failures in the database, so every process counts them and Redis is not needed.
+AXES_HANDLER = "accounts.lockout.LoginLockoutHandler"  # a limit per parameter: LOGIN_FAILURE_LIMIT(_PER_IP)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT  # what axes' admin filter calls locked out
+AXES_COOLOFF_TIME = "accounts.lockout.failure_window"
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+# The failure that reaches a limit still gets its own answer; the handler refuses the attempts after it.
+AXES_LOCK_OUT_AT_FAILURE = False
+# A refused attempt checked no password: it is not recorded, so it does not lengthen the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Only failures are kept (and only for the window), not a row for every successful log-in.
+AXES_DISABLE_ACCESS_LOG = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

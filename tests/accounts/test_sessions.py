@@ -1,9 +1,11 @@
-"""Who a request belongs to: sessions are database rows, read on every request (accounts.sessions, .backends)."""
+"""Who a request belongs to: sessions are database rows (Django's db engine), read on every request."""
 
 from datetime import timedelta
 
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -66,3 +68,13 @@ def test_a_deleted_user_is_logged_out(annotator):
     client = logged_in(annotator)
     annotator.delete()
     assert dashboard_status(client) == 302
+
+
+def test_a_logged_in_request_reads_its_session_and_user_once_and_nothing_of_the_login_throttle(annotator, project):
+    client = logged_in(annotator)
+    with CaptureQueriesContext(connection) as queries:
+        assert dashboard_status(client) == 200
+    tables = [query["sql"] for query in queries.captured_queries]
+    assert sum("django_session" in sql for sql in tables) == 1
+    assert sum('FROM "accounts_user"' in sql for sql in tables) == 1
+    assert not [sql for sql in tables if "axes_" in sql]

@@ -1,21 +1,21 @@
 """Data for the fault tests, written by a ``manage.py shell`` subprocess into a private database."""
 
 import json
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import make_password
 
 from accounts.models import User
-from accounts.sessions import SessionStore
 from labeling.models import Candidate, Membership, Project, Task
 
 
 def session_for(user: User) -> str:
     """A logged-in session, as the login page would leave it; returns its key (the session cookie)."""
-    session = SessionStore()
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key

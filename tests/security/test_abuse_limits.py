@@ -7,11 +7,12 @@ the recorded attempts back, never by waiting.
 from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import LoginFailure
 from generation.models import GenerationJob
 from labeling.models import Membership, Project, Task
 
@@ -41,16 +42,16 @@ def throttle(settings):
 def test_a_username_is_locked_after_repeated_failures_and_told_when_to_try_again(client, annotator, throttle):
     for _ in range(3):
         assert "didn't match" in log_in(client, "annie", "wrong").content.decode()
-    first_failure = LoginFailure.objects.order_by("created_at").first().created_at
+    last_failure = AccessAttempt.objects.get().attempt_time
 
     response = log_in(client, "annie", PASSWORD)  # the right password, too late
 
     assert response.status_code == 429
     page = response.content.decode()
     assert "Too many failed log-ins for this username. Try again in 15 minutes" in page
-    assert at(first_failure + timedelta(seconds=900)) in page
+    assert at(last_failure + timedelta(seconds=900)) in page
     assert not logged_in(client)
-    assert LoginFailure.objects.count() == 3, "a refused attempt is not counted again"
+    assert AccessAttempt.objects.get().failures_since_start == 3, "a refused attempt is not counted again"
 
 
 def test_the_lock_holds_for_every_client_and_ignores_the_usernames_case(annotator, throttle):
@@ -65,13 +66,13 @@ def test_the_lock_holds_for_every_client_and_ignores_the_usernames_case(annotato
 def test_a_login_after_the_window_works_and_forgives_the_failures(client, annotator, throttle):
     for _ in range(3):
         log_in(client, "annie", "wrong")
-    LoginFailure.objects.update(created_at=timezone.now() - timedelta(seconds=901))
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(seconds=901))
 
     response = log_in(client, "annie", PASSWORD)
 
     assert response.status_code == 302
     assert logged_in(client)
-    assert not LoginFailure.objects.filter(username="annie").exists()
+    assert not AccessAttempt.objects.filter(username="annie").exists()
 
 
 def test_failures_below_the_limit_do_not_stop_a_correct_login(client, annotator, throttle):
@@ -91,6 +92,26 @@ def test_an_address_trying_many_usernames_is_locked_but_others_are_not(client, a
     assert not logged_in(client)
 
     assert log_in(client, "annie", PASSWORD, address="10.0.0.2").status_code == 302
+
+
+def test_a_login_forgives_its_username_but_not_its_address_the_failures_of_others(client, annotator, throttle):
+    for number in range(4):
+        log_in(client, f"guess{number}", "wrong", address="10.6.6.6")
+    assert log_in(Client(), "annie", PASSWORD, address="10.6.6.6").status_code == 302
+
+    log_in(client, "guess4", "wrong", address="10.6.6.6")
+
+    assert log_in(Client(), "annie", PASSWORD, address="10.6.6.6").status_code == 429
+
+
+def test_an_admin_can_lift_a_lock_with_the_axes_commands(client, annotator, throttle):
+    for _ in range(3):
+        log_in(client, "Annie", "wrong")
+    assert log_in(client, "annie", PASSWORD).status_code == 429
+
+    call_command("axes_reset_username", "annie")
+
+    assert log_in(client, "annie", PASSWORD).status_code == 302
 
 
 def test_the_admin_login_leads_to_the_throttled_login_page(client):

@@ -178,7 +178,7 @@ POSTS = {
         )
         for name, value in {"empty": "", "unknown": "c", "nul": NUL, "sql": SQL, "huge": HUGE_NUMBER}.items()
     },
-    # The login form: a refusal, counted by the throttle and nothing else.
+    # The login form: a refusal, counted by the throttle when a password was checked, and nothing else.
     **{
         f"login-{name}": Post(
             "login",
@@ -186,9 +186,10 @@ POSTS = {
             200,
             "Your username and password didn't match.",
             actor=None,
-            changes={"accounts.LoginFailure": 1},
+            changes={"axes.AccessAttempt": 1} if checked else {},
         )
-        for name, value in {"empty": "", "100kB": BIG, "nul": NUL, "html": HTML, "sql": SQL}.items()
+        for name, value, checked in [("empty", "", False), ("nul", NUL, False)]
+        + [("100kB", BIG, True), ("html", HTML, True), ("sql", SQL, True)]
     },
 }
 
