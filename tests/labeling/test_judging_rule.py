@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from labeling.models import Candidate, Membership, Project, Task, Vote
-from tests.conftest import make_user
+from tests.factories import make_user
 
 OWNERS = ["me", "someone else", "nobody"]
 
