@@ -22,7 +22,7 @@ run: venv
 	PORT=$(PORT) $(PY) manage.py serve
 
 # Tests run with development security settings (no HTTPS redirect); the
-# production settings are checked by tests/test_deploy.py in a subprocess.
+# production settings are checked by tests/corral/test_deploy.py in a subprocess.
 test: venv
 	DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
 

@@ -15,6 +15,7 @@ from django.db import connection
 
 from accounts.models import User
 from labeling.models import Membership, Project
+from tests.factories import make_user, member
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls
 # made by tests around it are ordinary blocking calls.
@@ -67,10 +68,6 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def make_user(username: str, **extra) -> User:
-    return User.objects.create_user(username=username, password="correct horse battery staple", **extra)
-
-
 @pytest.fixture
 def project(db) -> Project:
     return Project.objects.create(slug="birds", name="Birds", kind=Project.Kind.IMAGE)
@@ -83,32 +80,24 @@ def text_project(db) -> Project:
 
 @pytest.fixture
 def annotator(project) -> User:
-    user = make_user("annie")
-    Membership.objects.create(user=user, project=project, role=Membership.Role.ANNOTATOR)
-    return user
+    return member(project, "annie", role=Membership.Role.ANNOTATOR)
 
 
 @pytest.fixture
 def reviewer(project) -> User:
-    user = make_user("rita")
-    Membership.objects.create(user=user, project=project, role=Membership.Role.REVIEWER)
-    return user
+    return member(project, "rita", role=Membership.Role.REVIEWER)
 
 
 @pytest.fixture
 def manager(project) -> User:
-    user = make_user("max")
-    Membership.objects.create(user=user, project=project, role=Membership.Role.MANAGER)
-    return user
+    return member(project, "max", role=Membership.Role.MANAGER)
 
 
 @pytest.fixture
 def outsider(db) -> User:
     """A member of another project only."""
     other = Project.objects.create(slug="elsewhere", name="Elsewhere")
-    user = make_user("otto")
-    Membership.objects.create(user=user, project=other, role=Membership.Role.MANAGER)
-    return user
+    return member(other, "otto", role=Membership.Role.MANAGER)
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from accounts.models import User
 from exports.models import ExportRun
 from generation.models import GenerationJob, WorkerHeartbeat
 from labeling.models import Candidate, Membership, Preference, Project, PromptBatch, Review, Task, Vote
-from tests.conftest import make_user
-from tests.labeling.conftest import png_bytes
+from tests.factories import make_user, png_bytes
 
 ACTORS = ("anonymous", "annotator", "reviewer", "manager", "outsider", "staff")
 METHODS = ("GET", "POST", "DELETE")  # DELETE stands for every method no page takes

@@ -8,7 +8,7 @@ from accounts.models import User
 from exports.due import export_due_count
 from exports.models import ExportRun
 from labeling.models import Candidate, Preference, Project, Review, Task, Vote
-from tests.exports.conftest import png_bytes
+from tests.factories import png_bytes
 
 
 def seed() -> None:

@@ -10,8 +10,8 @@ from exports.due import export_due_count
 from exports.models import ExportRun
 from exports.run import export_run
 from labeling.models import Preference, Review, Vote
-from tests.conftest import make_user
-from tests.exports.conftest import make_image_task, make_text_task, read_table
+from tests.exports.conftest import read_table
+from tests.factories import make_image_task, make_text_task, make_user
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from exports.lock import export_lock
 from exports.models import ExportRun
 from exports.run import export_run
 from labeling.models import Vote
-from tests.exports.conftest import make_image_task, read_table
+from tests.exports.conftest import read_table
+from tests.factories import make_image_task
 
 
 @pytest.fixture

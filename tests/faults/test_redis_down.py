@@ -13,7 +13,7 @@ from labeling.models import Candidate, Task, Vote
 from tests.faults.conftest import wait_until
 from tests.faults.http import Annotator
 from tests.faults.scenario import session_for
-from tests.llm.fake_openai import FakeOpenAI, confident, start
+from tests.generation.fake_openai import FakeOpenAI, confident, start
 
 pytestmark = [pytest.mark.fault, pytest.mark.postgres]
 

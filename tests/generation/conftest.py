@@ -1,6 +1,7 @@
-"""Generation fixtures: a tiny random Stable Diffusion pipeline saved to disk once per session.
+"""Generation fixtures: a tiny random Stable Diffusion pipeline saved to disk once per session, and a fake
+OpenAI-compatible server for text generation.
 
-Tests load it through the same ``from_pretrained`` path as production. Its
+Image tests load the model through the same ``from_pretrained`` path as production. Its
 images are noise, which is all these tests look at.
 """
 
@@ -10,7 +11,8 @@ import pytest
 
 from generation.demo_model import save_demo_model
 from labeling.models import Membership, Project
-from tests.conftest import make_user
+from tests.factories import member
+from tests.generation.fake_openai import FakeOpenAI, start
 
 TEST_STEPS = 4
 
@@ -33,9 +35,28 @@ def image_project(project, demo_model_path) -> Project:
 
 @pytest.fixture
 def second_annotator(project):
-    user = make_user("abe")
-    Membership.objects.create(user=user, project=project, role=Membership.Role.ANNOTATOR)
-    return user
+    return member(project, "abe", role=Membership.Role.ANNOTATOR)
+
+
+@pytest.fixture
+def writer(text_project):
+    """An annotator of the text project who asks for answers."""
+    return member(text_project, "wendy", role=Membership.Role.ANNOTATOR)
+
+
+@pytest.fixture
+def fake_llm(settings):
+    """The fake server, with the real openai client pointed at it through the settings."""
+    fake = FakeOpenAI()
+    server = start(fake)
+    settings.OPENAI_BASE_URL = fake.base_url
+    settings.OPENAI_API_KEY = "test-key"
+    settings.OPENAI_TIMEOUT_SECONDS = 5.0
+    settings.LLM_MAX_RETRIES = 3
+    yield fake
+    fake.release.set()
+    server.shutdown()
+    server.server_close()
 
 
 def purge_queues() -> None:

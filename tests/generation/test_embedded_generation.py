@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-from tests.llm.fake_openai import FakeOpenAI, confident, start
-from tests.test_embedded_mode import ROOT, free_port
+from tests.corral.test_embedded_mode import ROOT, free_port
+from tests.generation.fake_openai import FakeOpenAI, confident, start
 
 QUEUE_A_JOB = """
 from accounts.models import User

@@ -9,8 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from labeling.models import Membership, Project, Task, TaskReservation, Vote
-from tests.conftest import make_user
-from tests.labeling.conftest import make_ready_task
+from tests.factories import make_ready_task, make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -3,7 +3,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from labeling.models import Candidate, Membership, Project, Task, Vote
-from tests.conftest import make_user
+from tests.factories import make_user
 
 
 def add_projects(user, start: int, count: int) -> None:

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from labeling.models import Candidate, Membership, Project, Task, Vote
 from labeling.selectors import fewest_cast_votes
-from tests.conftest import make_user
+from tests.factories import make_user
 
 OWNERS = ["me", "someone else", "nobody"]
 

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from labeling.models import Preference, Project, Task
-from tests.labeling.conftest import make_ready_task
+from tests.factories import make_ready_task
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -4,20 +4,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from labeling.models import Membership, Task, TaskReservation, Vote
+from labeling.models import Task, TaskReservation, Vote
 from labeling.selectors import TASKS_LEFT_SHOWN_AT_MOST, annotator_progress, task_next_for
-from tests.conftest import make_user
-from tests.labeling.conftest import make_ready_task
+from tests.factories import make_ready_task, member
 
 
 def press_next(client, project, **data):
     return client.post(reverse("labeling-task-next", args=[project.slug]), data)
-
-
-def member(project, name: str):
-    user = make_user(name)
-    Membership.objects.create(user=user, project=project)
-    return user
 
 
 def vote_all(user, task, value=Vote.Value.UP) -> None:

@@ -5,8 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from labeling.models import Membership, Project, Task, Vote
-from tests.conftest import make_user
-from tests.labeling.conftest import make_ready_task
+from tests.factories import make_ready_task, make_user
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

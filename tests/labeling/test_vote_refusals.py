@@ -11,8 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from labeling.models import Membership, Task, Vote
-from tests.conftest import make_user
-from tests.labeling.conftest import make_ready_task
+from tests.factories import make_ready_task, make_user
 
 WRONG_TOKEN = "x" * 32  # the right form and length, but not the cookie's secret
 

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from labeling.models import Preference, Task, Vote
-from tests.labeling.conftest import make_ready_task
+from tests.factories import make_ready_task
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from labeling.models import Candidate, Membership, Project, Review, Task
-from tests.conftest import make_user
+from tests.factories import make_user
 
 HTML = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 SQL = "'; DROP TABLE labeling_task; -- OR 1=1"

@@ -8,11 +8,13 @@ import pytest
 from playwright.sync_api import expect
 
 from labeling.models import Candidate, Membership, Project, Review, Task
-from tests.conftest import make_user
-from tests.generation.conftest import celery_worker, purge_queues
-from tests.labeling.conftest import make_ready_task
-from tests.llm.conftest import fake_llm  # noqa: F401  (the fixture, for the streamed answer)
-from tests.llm.fake_openai import confident
+from tests.factories import make_ready_task, make_user
+from tests.generation.conftest import (
+    celery_worker,
+    fake_llm,  # noqa: F401  (the fixture, for the streamed answer)
+    purge_queues,
+)
+from tests.generation.fake_openai import confident
 
 pytestmark = pytest.mark.browser
 

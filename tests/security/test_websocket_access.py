@@ -13,7 +13,7 @@ from corral.asgi import application
 from generation.jobs import job_group, llm_stream_group
 from generation.models import GenerationJob
 from labeling.models import Membership, Project, Task
-from tests.conftest import make_user
+from tests.factories import make_user
 from tests.generation.test_progress import browser_headers, in_fresh_thread
 
 ACTORS = ("anonymous", "annotator", "reviewer", "manager", "outsider", "staff")

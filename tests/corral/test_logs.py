@@ -12,7 +12,7 @@ from corral.logs import JsonFormatter
 from generation.tasks import heartbeat
 from labeling.models import Project
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.utils import timezone
 from labeling.models import Candidate, Membership, Review, ReviewReservation
 from labeling.review_diff import word_diff
 from labeling.review_services import ReviewError, review_reserve_next, review_submit
-from tests.review.conftest import member
+from tests.factories import member
 
 SYDNEY = [("Maybe", 0.5), (" the", 0.9), (" capital", 0.95), (" is", 0.9), (" Sydney", 0.2), (".", 0.99)]
 
@@ -44,7 +44,7 @@ def test_two_reviewers_never_get_the_same_answer_at_the_same_moment(
     assert review_reserve_next(user=text_reviewer, project=text_project) == first
     assert review_reserve_next(user=other_reviewer, project=text_project) == second
     assert review_reserve_next(user=text_reviewer, project=text_project) == first
-    third_reviewer = member(text_project, "remy")
+    third_reviewer = member(text_project, "remy", role=Membership.Role.REVIEWER)
     assert review_reserve_next(user=third_reviewer, project=text_project) is None
 
 

@@ -7,7 +7,7 @@ from generation.jobs import llm_stream_group
 from generation.models import GenerationJob
 from generation.realtime import group_send
 from labeling.models import Membership, Task
-from tests.conftest import make_user
+from tests.factories import make_user
 
 
 def communicator_for(user, task_id: int) -> WebsocketCommunicator:

@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from labeling.models import Candidate, Membership, Preference, Task
 from labeling.review_services import ReviewError, pair_preference_record
-from tests.review.conftest import member
+from tests.factories import member
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ from django.test import Client
 from django.urls import reverse
 
 from labeling.models import Membership, Vote
-from tests.conftest import _free_port, make_user
-from tests.labeling.conftest import make_ready_task
+from tests.conftest import _free_port
+from tests.factories import make_ready_task, make_user
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -13,8 +13,8 @@ from generation.tasks import fail_stuck_jobs, generate_text
 from generation.text_jobs import retry_countdown, text_job_run
 from generation.text_services import text_generation_request
 from labeling.models import Candidate, Membership, Task
-from tests.conftest import make_user
-from tests.llm.fake_openai import confident
+from tests.factories import make_user
+from tests.generation.fake_openai import confident
 
 PARIS = "The capital of France is Paris."
 

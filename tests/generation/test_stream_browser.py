@@ -6,9 +6,9 @@ import pytest
 
 from generation.models import GenerationJob
 from labeling.models import Candidate, Membership, Task
-from tests.conftest import make_user
+from tests.factories import make_user
 from tests.generation.conftest import celery_worker, purge_queues
-from tests.llm.fake_openai import confident
+from tests.generation.fake_openai import confident
 
 pytestmark = pytest.mark.browser
 ANSWER = "Sunlight is scattered by the air, and blue light the most."

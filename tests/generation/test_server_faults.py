@@ -8,7 +8,7 @@ from generation.models import GenerationJob
 from generation.tasks import generate_text
 from generation.text_services import text_generation_request
 from labeling.models import Candidate, Task
-from tests.llm.fake_openai import Failure, Hang, confident
+from tests.generation.fake_openai import Failure, Hang, confident
 
 pytestmark = pytest.mark.fault
 

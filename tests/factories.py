@@ -1,0 +1,58 @@
+"""Factories: the plain functions that build objects for tests. Fixtures stay in the conftest files and call these."""
+
+import io
+
+from django.core.files.base import ContentFile
+from PIL import Image
+
+from accounts.models import User
+from labeling.models import Candidate, Membership, Task
+
+
+def make_user(username: str, **extra) -> User:
+    return User.objects.create_user(username=username, password="correct horse battery staple", **extra)
+
+
+def member(project, username: str, role=Membership.Role.ANNOTATOR) -> User:
+    """A new user with a membership of ``project`` in ``role``."""
+    user = make_user(username)
+    Membership.objects.create(user=user, project=project, role=role)
+    return user
+
+
+def png_bytes(shade: int = 0) -> bytes:
+    """A small PNG; different shades make different files."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (shade % 256, 80, 160)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_ready_task(project, *, candidates: int = 4, prompt: str = "a heron at dawn", **fields) -> Task:
+    """A task as generation leaves it: ready, with small PNG candidates stored through Django's storage."""
+    fields.setdefault("source", Task.Source.BATCH)
+    fields.setdefault("status", Task.Status.READY)
+    task = Task.objects.create(project=project, prompt=prompt, **fields)
+    for index in range(candidates):
+        candidate = Candidate(task=task, index=index, model_name="test", seed=index)
+        candidate.image.save(f"c{task.pk}-{index}.png", ContentFile(png_bytes(index * 40)), save=True)
+    return task
+
+
+def make_image_task(project, prompt: str, *, count: int = 4) -> Task:
+    """A typed, ready image task with ``count`` candidates carrying a model name, seed and parameters."""
+    task = Task.objects.create(project=project, prompt=prompt, source=Task.Source.TYPED, status=Task.Status.READY)
+    for index in range(count):
+        candidate = Candidate(
+            task=task, index=index, model_name="tiny-sd", seed=1000 + index, params={"steps": 10, "guidance": 7.5}
+        )
+        candidate.image.save(f"{prompt[:10]}-{index}.png", ContentFile(png_bytes(index * 40)), save=False)
+        candidate.save()
+    return task
+
+
+def make_text_task(project, prompt: str, answers: list[str], *, confidence: float = 0.4) -> Task:
+    """A typed, ready text task with one candidate per answer."""
+    task = Task.objects.create(project=project, prompt=prompt, source=Task.Source.TYPED, status=Task.Status.READY)
+    for index, answer in enumerate(answers):
+        Candidate.objects.create(task=task, index=index, text=answer, model_name="tiny-llm", confidence=confidence)
+    return task
