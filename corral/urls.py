@@ -4,13 +4,14 @@ from django.urls import include, path
 from accounts.views import admin_login
 from corral import health
 
+# Django tries these in order: the annotators' pages, the busiest, first.
 urlpatterns = [
+    path("", include("labeling.urls")),
     path("healthz", health.healthz, name="corral-healthz"),
     # Before the admin's own URLs: its login page shares the site's throttled one.
     path("admin/login/", admin_login, name="accounts-admin-login"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("", include("labeling.urls")),
     path("", include("generation.text_urls")),
     path("", include("generation.urls")),
 ]

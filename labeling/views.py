@@ -3,6 +3,7 @@ import uuid
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -104,9 +105,10 @@ def candidate_vote(request, uid):
     if not request.htmx:
         task_id = Candidate.objects.filter(uid=uid).values_list("task_id", flat=True).get()
         return redirect(f"{reverse('labeling-task', args=[task_id])}#candidate-{uid}")
-    # htmx sends the page's CSRF token as a header (base.html), so the swapped-in buttons need no masked copy of it.
-    buttons = {"uid": cast.candidate_uid, "my_vote": cast.value}
-    return render(request, "labeling/_vote_buttons.html", {"candidate": buttons, "csrf_in_headers": True})
+    # htmx sends the page's CSRF token as a header (base.html), so the swapped-in buttons need no masked copy of it,
+    # and nothing from the request: rendered without the context processors every page runs.
+    buttons = {"candidate": {"uid": cast.candidate_uid, "my_vote": cast.value}, "csrf_in_headers": True}
+    return HttpResponse(render_to_string("labeling/_vote_buttons.html", buttons))
 
 
 def _chosen_candidate(task: Task, raw_uid: str) -> Candidate | None:

@@ -114,26 +114,20 @@ def _judging_params(*, user, uid: UUID) -> dict:
     return params
 
 
-def _task_params(candidate_id: int) -> dict:
+def _task_params(candidate_id: int, *, now) -> dict:
     return {
         "candidate": candidate_id,
         "ready": Task.Status.READY.value,
         "complete": Task.Status.COMPLETE.value,
         "withdrawn": int(Vote.Value.WITHDRAWN),
-        "now": _now(),
+        "now": now,
     }
 
 
-def _execute(sql: str, params: dict) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def _written(sql: str, params: dict) -> int | None:
+def _written(cursor, sql: str, params: dict) -> int | None:
     """Run one statement; the id of the candidate whose vote it wrote, or None."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    cursor.execute(sql, params)
+    row = cursor.fetchone()
     return row[0] if row else None
 
 
@@ -178,22 +172,23 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> CastVote:
         task = task_for_judging(user=user, uid=candidate_uid)
         raise InvalidVote(f"A vote must be one of: {', '.join(VOTE_REQUEST_NAMES)} (got {value!r}).", task=task)
     params = {**_judging_params(user=user, uid=candidate_uid), "value": int(vote_value), "now": _now()}
-    if vote_value == Vote.Value.WITHDRAWN:
-        candidate_id = _written(VOTE_WITHDRAW_SQL, params)
-        if candidate_id is not None:
-            _execute(TASK_REOPEN_IF_SHORT_SQL, _task_params(candidate_id))
-        elif refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
-            raise refusal
-        return CastVote(candidate_uid=candidate_uid, value=vote_value, candidate_id=candidate_id)
-    candidate_id = _written(VOTE_UPSERT_SQL, params)
-    if candidate_id is None:
-        # Nothing written: explain why. Were nothing wrong any more (the task opened meanwhile), vote again.
-        if refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
-            raise refusal
-        candidate_id = _written(VOTE_UPSERT_SQL, params)
+    with connection.cursor() as cursor:
+        if vote_value == Vote.Value.WITHDRAWN:
+            candidate_id = _written(cursor, VOTE_WITHDRAW_SQL, params)
+            if candidate_id is not None:
+                cursor.execute(TASK_REOPEN_IF_SHORT_SQL, _task_params(candidate_id, now=params["now"]))
+            elif refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
+                raise refusal
+            return CastVote(candidate_uid=candidate_uid, value=vote_value, candidate_id=candidate_id)
+        candidate_id = _written(cursor, VOTE_UPSERT_SQL, params)
         if candidate_id is None:
-            raise TaskNotOpen("This task changed while you voted. Nothing was recorded; please vote again.")
-    _execute(TASK_COMPLETE_IF_FULL_SQL, _task_params(candidate_id))
+            # Nothing written: explain why. Were nothing wrong any more (the task opened meanwhile), vote again.
+            if refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
+                raise refusal
+            candidate_id = _written(cursor, VOTE_UPSERT_SQL, params)
+            if candidate_id is None:
+                raise TaskNotOpen("This task changed while you voted. Nothing was recorded; please vote again.")
+        cursor.execute(TASK_COMPLETE_IF_FULL_SQL, _task_params(candidate_id, now=params["now"]))
     return CastVote(candidate_uid=candidate_uid, value=vote_value, candidate_id=candidate_id)
 
 
