@@ -154,6 +154,7 @@ LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, 
 # Axes keeps failures in the database, so every process counts them and Redis is not needed.
 AXES_HANDLER = "accounts.lockout.LoginLockoutHandler"  # a limit per parameter: LOGIN_FAILURE_LIMIT(_PER_IP)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT  # what axes' admin filter calls locked out
 AXES_COOLOFF_TIME = "accounts.lockout.failure_window"
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
