@@ -99,7 +99,7 @@ def _voting_error(request: HttpRequest, error: VotingError) -> HttpResponse:
 def candidate_vote(request, uid):
     """👍 / 👎 / withdraw one candidate. HTMX gets the candidate's vote buttons back; a plain form, a redirect."""
     try:
-        cast = vote_cast(user=request.user, candidate_uid=uid, value=request.POST.get("value", ""))
+        my_vote = vote_cast(user=request.user, candidate_uid=uid, value=request.POST.get("value", ""))
     except VotingError as error:
         return _voting_error(request, error)
     if not request.htmx:
@@ -107,7 +107,7 @@ def candidate_vote(request, uid):
         return redirect(f"{reverse('labeling-task', args=[task_id])}#candidate-{uid}")
     # htmx sends the page's CSRF token as a header (base.html), so the swapped-in buttons need no masked copy of it,
     # and nothing from the request: rendered without the context processors every page runs.
-    buttons = {"candidate": {"uid": cast.candidate_uid, "my_vote": cast.value}, "csrf_in_headers": True}
+    buttons = {"candidate": {"uid": uid, "my_vote": my_vote}, "csrf_in_headers": True}
     return HttpResponse(render_to_string("labeling/_vote_buttons.html", buttons))
 
 

@@ -12,7 +12,6 @@ Completion and reopening are conditional updates run after the vote that may cau
 reads the votes when it runs, so whichever of several concurrent votes runs last sees all of them, without a lock.
 """
 
-from dataclasses import dataclass
 from uuid import UUID
 
 from django.db import connection, transaction
@@ -131,7 +130,7 @@ def _written(cursor, sql: str, params: dict) -> int | None:
     return row[0] if row else None
 
 
-VOTE_REQUEST_NAMES = [value.request_name for value in (Vote.Value.UP, Vote.Value.DOWN, Vote.Value.WITHDRAWN)]
+VOTE_REQUEST_NAMES = [value.request_name for value in Vote.Value]
 
 
 def task_for_judging(*, user, uid: UUID) -> Task:
@@ -153,15 +152,8 @@ def judging_refusal(*, user, task: Task, status: str | None = None) -> VotingErr
     )
 
 
-@dataclass(frozen=True)
-class CastVote:
-    candidate_uid: UUID
-    value: Vote.Value
-    candidate_id: int | None  # None: a withdrawal of a vote that was never cast wrote nothing
-
-
-def vote_cast(*, user, candidate_uid: UUID, value: str) -> CastVote:
-    """Record the user's 👍 ("up"), 👎 ("down") or withdrawal ("withdraw") of a candidate.
+def vote_cast(*, user, candidate_uid: UUID, value: str) -> Vote.Value:
+    """Record the user's 👍 ("up"), 👎 ("down") or withdrawal ("withdraw") of a candidate; return the new value.
 
     One row per user and candidate, so repeats and concurrent double clicks never count twice; then the task's
     completion is kept up to date. Raises a VotingError (or Http404 / PermissionDenied) and writes nothing when
@@ -179,7 +171,7 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> CastVote:
                 cursor.execute(TASK_REOPEN_IF_SHORT_SQL, _task_params(candidate_id, now=params["now"]))
             elif refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
                 raise refusal
-            return CastVote(candidate_uid=candidate_uid, value=vote_value, candidate_id=candidate_id)
+            return vote_value
         candidate_id = _written(cursor, VOTE_UPSERT_SQL, params)
         if candidate_id is None:
             # Nothing written: explain why. Were nothing wrong any more (the task opened meanwhile), vote again.
@@ -189,7 +181,7 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> CastVote:
             if candidate_id is None:
                 raise TaskNotOpen("This task changed while you voted. Nothing was recorded; please vote again.")
         cursor.execute(TASK_COMPLETE_IF_FULL_SQL, _task_params(candidate_id, now=params["now"]))
-    return CastVote(candidate_uid=candidate_uid, value=vote_value, candidate_id=candidate_id)
+    return vote_value
 
 
 def preference_record(*, user, task: Task, choice: str, chosen: Candidate | None = None) -> Preference:
