@@ -8,8 +8,10 @@
   channel layer and session cache.
 - BENCH_USERS (64) annotators, each logged in with its own session, vote through the real endpoint
   (``POST /candidates/<uid>/vote`` as a browser's htmx sends it, Origin and CSRF header included).
-  Annotators work in threes on shared tasks (the project's overlap is 3), so tasks fill up and complete
-  as in real use. Three phases, each after a short warm-up:
+  Annotators work in threes on shared tasks (the project's overlap is 3), the three of a group a third
+  of the way apart through their candidates (at a few hundred votes a second, no task fills up within the
+  run); BENCH_CLOSE_GROUPS=1 starts them two tasks apart instead, so tasks fill up and complete during
+  the run. Three phases, each after a short warm-up:
   - paced: each annotator votes once a second (open loop: BENCH_USERS votes/s offered whatever the
     answers do) for BENCH_PACED_SECONDS (20); latency counts from when the vote was due;
   - votes: closed loop, each annotator on a keep-alive connection voting again as soon as answered,
@@ -51,6 +53,7 @@ USERS = int(os.environ.get("BENCH_USERS", "64"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
 WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
 PACED_SECONDS = float(os.environ.get("BENCH_PACED_SECONDS", "20"))
+CLOSE_GROUPS = os.environ.get("BENCH_CLOSE_GROUPS") == "1"
 OVERLAP = 3
 CANDIDATES_PER_TASK = 4
 # Enough fresh candidates for each annotator to vote this fast without repeating; faster ones start over. No more:
@@ -156,9 +159,9 @@ def seed() -> list[Annotator]:
     annotators = []
     for number, user in enumerate(users):
         group, seat = divmod(number, OVERLAP)
-        # The three annotators of a group start two tasks apart, so each task fills up and completes a moment
-        # after the first of them reaches it, as when a queue hands a task's slots to three people in turn.
-        offset = seat * 2 * CANDIDATES_PER_TASK
+        # The three annotators of a group start a third of the way apart, as a queue would spread them; close
+        # groups start two tasks apart, so each task completes a moment after the first of them reaches it.
+        offset = seat * (2 * CANDIDATES_PER_TASK if CLOSE_GROUPS else len(vote_groups[group]) // OVERLAP)
         session = session_store()
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
