@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -190,43 +191,25 @@ def vote_item(candidate) -> str:
     return f"/candidates/{candidate.uid}/vote|value={'up' if candidate.index % 2 else 'down'}"
 
 
-async def load(port: int, annotators: list[Annotator], *, floor: bool) -> Results:
+async def load(
+    port: int, annotators: list[Annotator], items_of, *, expected: int, seconds: float, paced: bool = False
+) -> Results:
+    """Each annotator's requests (``items_of(annotator)``) through the asyncio client: closed loop, or ``paced``,
+    once a second each with their seconds spread evenly, whatever the answers do."""
     results = Results()
     now = time.perf_counter()
-    start_at, stop_at = now + WARMUP_SECONDS, now + WARMUP_SECONDS + SECONDS
+    start_at, stop_at = now + WARMUP_SECONDS, now + WARMUP_SECONDS + seconds
     await asyncio.gather(
         *(
             annotate(
                 port,
                 annotator,
-                annotator.floor_bodies if floor else annotator.vote_paths,
-                204 if floor else 200,
+                items_of(annotator),
+                expected,
                 start_at,
                 stop_at,
                 results,
-            )
-            for annotator in annotators
-        )
-    )
-    return results
-
-
-async def paced_load(port: int, annotators: list[Annotator]) -> Results:
-    """Each annotator votes once a second, their seconds spread evenly, whatever the answers do."""
-    results = Results()
-    now = time.perf_counter()
-    start_at, stop_at = now + WARMUP_SECONDS, now + WARMUP_SECONDS + PACED_SECONDS
-    await asyncio.gather(
-        *(
-            annotate(
-                port,
-                annotator,
-                annotator.paced_paths,
-                200,
-                start_at,
-                stop_at,
-                results,
-                interval=1.0,
+                interval=1.0 if paced else None,
                 first_due=now + number / len(annotators),
             )
             for number, annotator in enumerate(annotators)
@@ -278,7 +261,9 @@ def phase(port: int, annotators: list[Annotator], *, floor: bool, work: Path) ->
     """One measured phase, through wrk when it is installed, else through the asyncio client."""
     if shutil.which("wrk"):
         return wrk_load(port, annotators, floor=floor, work=work)
-    return summarized(uvloop.run(load(port, annotators, floor=floor)), seconds=SECONDS)
+    items_of = attrgetter("floor_bodies" if floor else "vote_paths")
+    results = uvloop.run(load(port, annotators, items_of, expected=204 if floor else 200, seconds=SECONDS))
+    return summarized(results, seconds=SECONDS)
 
 
 def describe(name: str, results: WrkResults) -> None:
@@ -335,7 +320,10 @@ def main() -> None:
             f"{SECONDS:.0f} s per phase after {WARMUP_SECONDS:.0f} s warm-up",
             flush=True,
         )
-        paced = summarized(uvloop.run(paced_load(port, annotators)), seconds=PACED_SECONDS)
+        paced_results = load(
+            port, annotators, attrgetter("paced_paths"), expected=200, seconds=PACED_SECONDS, paced=True
+        )
+        paced = summarized(uvloop.run(paced_results), seconds=PACED_SECONDS)
         describe("paced", paced)
         votes = phase(port, annotators, floor=False, work=Path(var_dir))
         describe("votes", votes)

@@ -213,10 +213,6 @@ class Task(models.Model):
             }
         )
 
-    @property
-    def takes_feedback(self) -> bool:
-        return self.status in self.JUDGEABLE_STATUSES
-
 
 class Candidate(models.Model):
     """One output of a task: an image, or an LLM answer."""

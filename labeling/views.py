@@ -48,7 +48,8 @@ def project_detail(request, slug: str):
 
 def _task_context(request: HttpRequest, task: Task) -> dict:
     candidates, preference = task_candidates_for(user=request.user, task=task)
-    voting_open = judging_refusal(user=request.user, task=task) is None
+    refusal = judging_refusal(user=request.user, task=task)
+    voting_open = refusal is None
     return {
         "task": task,
         "candidates": candidates,
@@ -56,7 +57,7 @@ def _task_context(request: HttpRequest, task: Task) -> dict:
         "voting_open": voting_open,
         "may_pick": voting_open and len(candidates) >= 2,
         "judged_all": bool(candidates) and all(candidate.my_vote for candidate in candidates),
-        "own_prompt": not task.judgeable_by(request.user),
+        "own_prompt": isinstance(refusal, OwnPromptForbidden),
         "job": task.generation_jobs.order_by("-created_at").first(),
     }
 

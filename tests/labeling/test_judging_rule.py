@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from labeling.models import Candidate, Membership, Project, Task, Vote
 from labeling.selectors import fewest_cast_votes
+from labeling.votes import judging_refusal
 from tests.factories import make_user
 
 OWNERS = ["me", "someone else", "nobody"]
@@ -33,7 +34,7 @@ def test_the_method_the_q_expression_and_the_votes_sql_agree(project, annotator,
     task = Task.objects.create(project=project, prompt="p", source=source, status=status, created_by=created_by)
     candidate = Candidate.objects.create(task=task, index=0)
 
-    by_method = task.judgeable_by(annotator) and task.takes_feedback
+    by_method = judging_refusal(user=annotator, task=task) is None  # Task.judgeable_by and the status
     judgeable_tasks = Task.objects.filter(Task.judgeable_by_q(annotator), status__in=Task.JUDGEABLE_STATUSES)
     by_query = judgeable_tasks.filter(pk=task.pk).exists()
     by_candidate_query = Candidate.objects.filter(
