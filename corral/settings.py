@@ -59,7 +59,9 @@ INSTALLED_APPS = [
     "accounts",
     "labeling",
     "generation",
+    "quality",
     "exports",
+    "api",
     # Last: the project package on top of the apps (the serve command).
     "corral",
 ]

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    """The outside view of the apps below: the REST API and webhooks."""
+
+    name = "api"
+    default_auto_field = "django.db.models.BigAutoField"
