@@ -63,6 +63,20 @@ class Project(models.Model):
     reviews_per_answer = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
     )
+    gold_share = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of the queue's hand-outs that are gold (control) tasks.",
+    )
+    max_judgements = models.PositiveSmallIntegerField(
+        "most judgements per item",
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text=(
+            "A disputed item goes back to the queue for one more judgement until it has this many "
+            "(no extra judgements when this is at or below the overlap)."
+        ),
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -80,6 +94,7 @@ class Project(models.Model):
             ),
             models.CheckConstraint(condition=Q(audit_share__gte=0) & Q(audit_share__lte=1), name="project_audit_0_1"),
             models.CheckConstraint(condition=Q(image_steps__gte=1), name="project_steps_positive"),
+            models.CheckConstraint(condition=Q(gold_share__gte=0) & Q(gold_share__lte=1), name="project_gold_0_1"),
         ]
 
     def __str__(self) -> str:
@@ -114,6 +129,10 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.ANNOTATOR)
+    # Set by a manager from the Quality page: a paused person gets no more tasks; an excluded person's judgements
+    # are flagged in exports and left out of the figures.
+    paused_at = models.DateTimeField(null=True, blank=True)
+    excluded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -173,6 +192,10 @@ class Task(models.Model):
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
     extra = models.JSONField(default=dict, blank=True, help_text="Extra fields from the imported row.")
+    # A gold (control) task's expected judgement, by candidate index; null for every other task. Images:
+    # {"ratings": {"0": "good", "2": "bad"}, "best": 1 | "tie" | "all_bad"} (each key optional); answers:
+    # {"decisions": {"0": {"decision": "accept" | "correct" | "reject", "text": "accepted text for a correction"}}}.
+    gold = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
