@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from exports.models import ExportedImage, ExportedRow, ExportRun
 from exports.tables.contract import SCHEMAS, TABLES
 from exports.tables.values import uuid_text
+from labeling.media import local_path
 
 ProgressCallback = Callable[[int], None]
 
@@ -80,11 +81,13 @@ class Batch:
 
     @staticmethod
     def _copy_image(name: str, target: str) -> None:
-        try:
-            source = default_storage.path(name)
-        except NotImplementedError:
-            with default_storage.open(name, "rb") as stream, open(target, "wb") as out:
-                shutil.copyfileobj(stream, out)
+        source = local_path(name)
+        if source is None:
+            try:
+                with default_storage.open(name, "rb") as stream, open(target, "wb") as out:
+                    shutil.copyfileobj(stream, out)
+            except OSError as error:
+                raise ExportError(f"The image file {name!r} could not be read from media storage: {error}") from error
             return
         if not os.path.exists(source):
             raise ExportError(f"The image file {name!r} is missing from media storage ({source}).")

@@ -1,13 +1,14 @@
 import uuid
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from labeling.access import get_candidate_for_user, get_project_for_user, get_task_for_user, membership_for
+from labeling.media import local_path
 from labeling.models import Candidate, Project, Task
 from labeling.selectors import annotator_progress, project_progress_for_user, task_candidates_for
 from labeling.services import task_claim_next, task_release
@@ -81,6 +82,11 @@ def candidate_image(request, uid):
     candidate = get_candidate_for_user(user=request.user, uid=uid)
     if not candidate.image:
         raise Http404("This candidate has no image.")
+    if local_path(candidate.image.name) is None:
+        # In a bucket: a signed link that expires (MEDIA_LINK_SECONDS), handed only to members, as this page is.
+        response = HttpResponseRedirect(candidate.image.url)
+        response["Cache-Control"] = "private, no-store"
+        return response
     # Read whole: PNG candidates are small, and a sync file iterator stalls the ASGI loop.
     with candidate.image.open("rb") as image:
         response = HttpResponse(image.read(), content_type="image/png")

@@ -16,6 +16,7 @@ class Reply:
     status: int
     body: str
     content_type: str
+    location: str = ""
 
 
 @dataclass
@@ -42,7 +43,12 @@ class Annotator:
         try:
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
-            return Reply(response.status, response.read().decode(), response.getheader("Content-Type", ""))
+            return Reply(
+                response.status,
+                response.read().decode(errors="replace"),
+                response.getheader("Content-Type", ""),
+                response.getheader("Location", ""),
+            )
         finally:
             connection.close()
 
