@@ -17,6 +17,9 @@ from accounts.models import User
 from labeling.models import Membership, Project
 from tests.factories import make_user, member
 
+# Fixtures shared by every folder: a real S3-compatible server and a bucket of the test's own.
+pytest_plugins = ["tests.object_storage"]
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls
 # made by tests around it are ordinary blocking calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

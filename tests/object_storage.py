@@ -15,10 +15,12 @@ from dataclasses import dataclass
 import boto3
 import pytest
 
+from corral.media_storage import media_storage
 from tests.conftest import _free_port, missing
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "corral-test", "AWS_SECRET_ACCESS_KEY": "corral-test-secret"}
 REGION = "us-east-1"
+LINK_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -95,3 +97,21 @@ def s3_bucket(s3_endpoint) -> Bucket:
     bucket = Bucket(endpoint=s3_endpoint, name=f"corral-{uuid.uuid4().hex[:12]}")
     bucket.client().create_bucket(Bucket=bucket.name)
     return bucket
+
+
+@pytest.fixture
+def media_in_bucket(settings, monkeypatch, s3_bucket):
+    """This process keeps its media in the test's bucket, as a production web process with a bucket would."""
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": media_storage(
+            storage_url=f"s3://{s3_bucket.name}/media",
+            bucket="",
+            endpoint_url=s3_bucket.endpoint,
+            region=REGION,
+            link_seconds=LINK_SECONDS,
+        ),
+    }
+    return s3_bucket

@@ -12,27 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from corral.media_storage import media_storage
 from tests.factories import make_ready_task, png_bytes
-from tests.object_storage import CREDENTIALS, REGION, s3_bucket, s3_endpoint  # noqa: F401  (fixtures)
-
-LINK_SECONDS = 120
-
-
-@pytest.fixture
-def media_in_bucket(settings, monkeypatch, s3_bucket):  # noqa: F811
-    """This process keeps its media in the test's bucket, as a production web process with a bucket would."""
-    for name, value in CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": media_storage(
-            storage_url=f"s3://{s3_bucket.name}/media",
-            bucket="",
-            endpoint_url=s3_bucket.endpoint,
-            region=REGION,
-            link_seconds=LINK_SECONDS,
-        ),
-    }
-    return s3_bucket
+from tests.object_storage import LINK_SECONDS
 
 
 def test_the_local_disk_is_the_default():

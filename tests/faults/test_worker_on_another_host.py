@@ -14,7 +14,6 @@ from labeling.models import Candidate
 from tests.faults.conftest import ROOT, wait_until
 from tests.faults.http import Annotator
 from tests.faults.scenario import session_for
-from tests.object_storage import s3_bucket, s3_endpoint  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.fault, pytest.mark.postgres]
 
@@ -27,7 +26,7 @@ def files_under(root: Path) -> list[Path]:
 
 def test_images_made_by_a_worker_without_the_web_disk_reach_the_page_and_the_export(
     project, annotator, demo_model_path, private_redis, processes, production_env, shared_database, tmp_path,
-    s3_bucket,  # noqa: F811
+    s3_bucket,
 ):
     project.image_model = str(demo_model_path)
     project.image_width = project.image_height = 64
