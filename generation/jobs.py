@@ -136,7 +136,8 @@ def job_succeed(*, job: GenerationJob, **fields) -> bool:
         status=GenerationJob.Status.SUCCEEDED, error_message="", finished_at=now, updated_at=now, **fields
     )
     if finished:
-        Task.objects.filter(pk=job.task_id).update(status=Task.Status.READY, updated_at=now)
+        # Into the queue now (queued_at), after every annotator's QueueMarker, however old the task is.
+        Task.objects.filter(pk=job.task_id).update(status=Task.Status.READY, updated_at=now, queued_at=now)
     return bool(finished)
 
 

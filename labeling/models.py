@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 DEFAULT_HEDGE_WORDS = "maybe\npossibly\nuncertain\nnot sure\nI think\nmight"
 
@@ -196,14 +197,20 @@ class Task(models.Model):
     # {"ratings": {"0": "good", "2": "bad"}, "best": 1 | "tie" | "all_bad"} (each key optional); answers:
     # {"decisions": {"0": {"decision": "accept" | "correct" | "reject", "text": "accepted text for a correction"}}}.
     gold = models.JSONField(null=True, blank=True)
+    # The task's place in the queue: when it became ready, or ready again (reopened), so a task that joins the
+    # queue late lands after every annotator's QueueMarker instead of behind it.
+    queued_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at", "id"]
-        # The queue's order, id included: "Next" walks it and stops at the first open task, where an index
-        # without the id left PostgreSQL sorting every ready task (with its vote counts) first.
-        indexes = [models.Index(fields=["project", "status", "created_at", "id"], name="task_queue_order_idx")]
+        # The queue's order, id included: "Next" walks it from the annotator's marker and stops at the first open
+        # task, where an index without the id left PostgreSQL sorting every ready task (with its vote counts).
+        indexes = [
+            models.Index(fields=["project", "status", "queued_at", "id"], name="task_queue_order_idx"),
+            models.Index(fields=["project", "created_at"], name="task_recent_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["new", "generating", "ready", "complete", "failed"]), name="task_status_valid"
@@ -400,6 +407,28 @@ class TaskReservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} holds task {self.task_id} until {self.expires_at:%H:%M:%S}"
+
+
+class QueueMarker(models.Model):
+    """Where "Next task" starts looking for one annotator in one project.
+
+    Every ready task up to this place in the queue is one they have finished or may not judge, so the queue
+    never walks their history again: a press costs the same after 20,000 tasks as after none. A task that joins
+    the queue later (made ready, reopened) gets a later place (``Task.queued_at``) and so lands after it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    # The place of the last task passed: (queued_at, id), the queue's order. Not a foreign key: the task may go.
+    queued_at = models.DateTimeField()
+    task_id = models.BigIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "project"], name="queue_marker_one_per_user_project")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project}: past task {self.task_id}"
 
 
 class ReviewReservation(models.Model):

@@ -6,7 +6,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labeling.models import Candidate, Membership, Preference, Project, Task, TaskReservation, Vote
+from labeling.models import Candidate, Membership, Preference, Project, QueueMarker, Task, TaskReservation, Vote
 
 
 def projects_for_user(*, user) -> QuerySet[Project]:
@@ -73,18 +73,46 @@ def fewest_cast_votes() -> Coalesce:
     return Coalesce(Subquery(fewest), 0)
 
 
+def unjudged_by(user) -> Exists:
+    """For a queryset of tasks: the task has a candidate the user has not judged (no cast vote)."""
+    return Exists(
+        Candidate.objects.filter(task=OuterRef("pk")).filter(
+            ~Exists(_cast_votes_by(user).filter(candidate=OuterRef("pk")))
+        )
+    )
+
+
+def queue_place_after(place: tuple[datetime, int] | None) -> Q:
+    """Tasks after ``place`` ((queued_at, id)) in the queue's order; every task for None.
+
+    ``queued_at >= …`` on its own as well, so PostgreSQL starts its index scan at the place.
+    """
+    if place is None:
+        return Q()
+    queued_at, task_id = place
+    return Q(queued_at__gte=queued_at) & (Q(queued_at__gt=queued_at) | Q(pk__gt=task_id))
+
+
+def queue_marker_of(*, user, project: Project) -> tuple[datetime, int] | None:
+    """Where the queue starts looking for the user (see QueueMarker), or None from the start."""
+    return QueueMarker.objects.filter(user=user, project=project).values_list("queued_at", "task_id").first()
+
+
+def tasks_passed_by(user) -> Q:
+    """Ready tasks the queue may leave behind the user's marker for good: finished by them, or not theirs to judge."""
+    return ~unjudged_by(user) | ~Task.judgeable_by_q(user)
+
+
 def tasks_open_for(*, user, project: Project) -> QuerySet[Task]:
-    """Ready tasks of the project that still need votes and that the user has not finished.
+    """Ready tasks of the project that still need votes and that the user has not finished, from their marker on.
 
     Each row is annotated with ``fewest_votes``: the cast votes of its least-voted candidate.
     """
-    not_yet_voted_by_user = Candidate.objects.filter(task=OuterRef("pk")).filter(
-        ~Exists(_cast_votes_by(user).filter(candidate=OuterRef("pk")))
-    )
     tasks = (
         Task.objects.filter(project=project, status=Task.Status.READY)
+        .filter(queue_place_after(queue_marker_of(user=user, project=project)))
         .annotate(fewest_votes=fewest_cast_votes())
-        .filter(Exists(not_yet_voted_by_user), fewest_votes__lt=project.votes_per_candidate)
+        .filter(unjudged_by(user), fewest_votes__lt=project.votes_per_candidate)
     )
     return tasks.filter(Task.judgeable_by_q(user))
 
@@ -111,14 +139,14 @@ def tasks_unheld_for(*, user, project: Project, now: datetime) -> QuerySet[Task]
         tasks_open_for(user=user, project=project)
         .annotate(held_by_others=Coalesce(Subquery(held_by_others), 0))
         .filter(held_by_others__lt=project.votes_per_candidate - F("fewest_votes"))
-        .order_by("created_at", "pk")
+        .order_by("queued_at", "pk")
     )
 
 
 def task_held_by(*, user, project: Project, now: datetime) -> Task | None:
     """The open task the queue is holding for the user, if any: they get it back before anything new."""
     held = TaskReservation.objects.filter(user=user, expires_at__gt=now).values("task")
-    return tasks_open_for(user=user, project=project).filter(pk__in=held).order_by("created_at", "pk").first()
+    return tasks_open_for(user=user, project=project).filter(pk__in=held).order_by("queued_at", "pk").first()
 
 
 def task_next_for(*, user, project: Project, skipped: Collection[int] = ()) -> Task | None:
@@ -162,7 +190,7 @@ def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
     return AnnotatorProgress(
         votes_today=counts["today"],
         votes_total=counts["total"],
-        tasks_left=tasks_open_for(user=user, project=project).order_by("created_at", "pk")[
+        tasks_left=tasks_open_for(user=user, project=project).order_by("queued_at", "pk")[
             :TASKS_LEFT_SHOWN_AT_MOST
         ].count(),
     )

@@ -6,8 +6,14 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from labeling.models import Project, Task, TaskReservation
-from labeling.selectors import task_held_by, tasks_unheld_for
+from labeling.models import Project, QueueMarker, Task, TaskReservation
+from labeling.selectors import (
+    queue_marker_of,
+    queue_place_after,
+    task_held_by,
+    tasks_passed_by,
+    tasks_unheld_for,
+)
 
 # How often the queue looks again when another annotator took the task it was about to hold.
 CLAIM_ATTEMPTS = 5
@@ -29,6 +35,7 @@ def task_claim_next(*, user, project: Project, skipped: Collection[int] = ()) ->
     The user's own unfinished hold comes first; otherwise the oldest task with an open slot,
     skipped tasks last. Holds expire after QUEUE_RESERVATION_SECONDS; one hold per user and project.
     """
+    queue_marker_advance(user=user, project=project)
     passed_over: set[int] = set()
     for _attempt in range(CLAIM_ATTEMPTS):
         with transaction.atomic():
@@ -52,6 +59,22 @@ def task_claim_next(*, user, project: Project, skipped: Collection[int] = ()) ->
             TaskReservation.objects.create(task=task, user=user, expires_at=expires_at)
             return task
     return None
+
+
+def queue_marker_advance(*, user, project: Project) -> None:
+    """Move the user's QueueMarker past the ready tasks they have finished (or may not judge) since it last moved.
+
+    Each task is passed once, so the queue's cost stays the same however many tasks are behind the user.
+    """
+    marker = queue_marker_of(user=user, project=project)
+    ready = Task.objects.filter(project=project, status=Task.Status.READY).filter(queue_place_after(marker))
+    first_open = ready.exclude(tasks_passed_by(user)).order_by("queued_at", "pk").values_list("queued_at", "pk").first()
+    passed = ready.exclude(queue_place_after(first_open)).exclude(pk=first_open[1]) if first_open else ready
+    last_passed = passed.order_by("-queued_at", "-pk").values_list("queued_at", "pk").first()
+    if last_passed is not None:
+        QueueMarker.objects.update_or_create(
+            user=user, project=project, defaults={"queued_at": last_passed[0], "task_id": last_passed[1]}
+        )
 
 
 def task_release(*, user, task: Task) -> None:

@@ -92,7 +92,8 @@ TASK_COMPLETE_IF_FULL_SQL = (
 )
 
 TASK_REOPEN_IF_SHORT_SQL = (
-    "UPDATE labeling_task SET status = %(ready)s, updated_at = %(now)s"  # noqa: S608
+    # Back in the queue at its end, after every annotator's QueueMarker, so the queue hands it out again.
+    "UPDATE labeling_task SET status = %(ready)s, updated_at = %(now)s, queued_at = %(now)s"  # noqa: S608
     f" WHERE {_TASK_OF_CANDIDATE_SQL} AND status = %(complete)s AND EXISTS ({_SHORT_CANDIDATE_SQL})"
 )
 

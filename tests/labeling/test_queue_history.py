@@ -1,0 +1,118 @@
+""""Next task" does not walk an annotator's history: the QueueMarker passes each finished task once."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from labeling.models import Candidate, QueueMarker, Task, TaskReservation, Vote
+from labeling.votes import vote_cast
+from tests.factories import member
+
+
+def ready_tasks(project, count: int, *, candidates: int = 2, **fields) -> list[Task]:
+    fields = {"source": Task.Source.BATCH, "status": Task.Status.READY, **fields}
+    tasks = Task.objects.bulk_create(Task(project=project, prompt=f"prompt {n}", **fields) for n in range(count))
+    Candidate.objects.bulk_create(Candidate(task=task, index=i) for task in tasks for i in range(candidates))
+    return sorted(tasks, key=lambda task: (task.queued_at, task.pk))
+
+
+def finish(user, tasks) -> None:
+    Vote.objects.bulk_create(
+        Vote(user=user, candidate=candidate, value=Vote.Value.UP)
+        for candidate in Candidate.objects.filter(task__in=tasks)
+    )
+
+
+def press_next(client, project):
+    return client.post(reverse("labeling-task-next", args=[project.slug]))
+
+
+@pytest.fixture
+def wide_project(project):
+    """Room for many annotators per task, so finished tasks stay open to others."""
+    project.votes_per_candidate = 5
+    project.save()
+    return project
+
+
+def test_next_costs_the_same_queries_with_or_without_finished_tasks_behind(client, wide_project):
+    tasks = ready_tasks(wide_project, 40)
+    newcomer, veteran = member(wide_project, "newcomer"), member(wide_project, "veteran")
+    finish(veteran, tasks[:30])
+
+    counted = []
+    for user in (newcomer, veteran):
+        client.force_login(user)
+        press_next(client, wide_project)  # the first press moves the veteran's marker past their thirty
+        TaskReservation.objects.filter(user=user).delete()
+        with CaptureQueriesContext(connection) as queries:
+            response = press_next(client, wide_project)
+        counted.append(len(queries))
+        assert response.status_code == 302
+    assert counted[0] == counted[1]
+    assert response["Location"] == tasks[30].get_absolute_url()
+
+
+def test_the_marker_stops_before_the_first_task_the_annotator_has_not_finished(client, wide_project):
+    tasks = ready_tasks(wide_project, 10)
+    annotator = member(wide_project, "annotator")
+    finish(annotator, tasks[:4] + tasks[5:8])
+    client.force_login(annotator)
+
+    assert press_next(client, wide_project)["Location"] == tasks[4].get_absolute_url()
+    marker = QueueMarker.objects.get(user=annotator, project=wide_project)
+    assert (marker.queued_at, marker.task_id) == (tasks[3].queued_at, tasks[3].pk)
+
+
+def test_tasks_of_the_annotators_own_prompts_are_passed(client, wide_project):
+    annotator = member(wide_project, "annotator")
+    own = ready_tasks(wide_project, 3, source=Task.Source.TYPED, created_by=annotator)
+    others = ready_tasks(wide_project, 1)
+    client.force_login(annotator)
+    assert press_next(client, wide_project)["Location"] == others[0].get_absolute_url()
+    assert QueueMarker.objects.get(user=annotator).task_id == own[-1].pk
+
+
+def test_a_task_reopened_by_a_withdrawal_comes_back_to_an_annotator_already_past_it(client, project):
+    project.votes_per_candidate = 1
+    project.save()
+    first, later = ready_tasks(project, 2)
+    early_bird, annotator = member(project, "early"), member(project, "annotator")
+    for candidate in first.candidates.all():
+        vote_cast(user=early_bird, candidate_uid=candidate.uid, value="up")
+    first.refresh_from_db()
+    assert first.status == Task.Status.COMPLETE
+    finish(annotator, [later])
+    client.force_login(annotator)
+    assert press_next(client, project)["Location"] == reverse("labeling-project", args=[project.slug])
+    assert QueueMarker.objects.get(user=annotator).task_id == later.pk
+
+    vote_cast(user=early_bird, candidate_uid=first.candidates.first().uid, value="withdraw")
+    assert press_next(client, project)["Location"] == first.get_absolute_url()
+
+
+def test_an_old_task_that_becomes_ready_late_still_reaches_an_annotator_past_its_age(client, wide_project):
+    late = Task.objects.create(project=wide_project, prompt="generating", source=Task.Source.BATCH)
+    Candidate.objects.bulk_create(Candidate(task=late, index=i) for i in range(2))
+    done = ready_tasks(wide_project, 3)
+    annotator = member(wide_project, "annotator")
+    finish(annotator, done)
+    client.force_login(annotator)
+    press_next(client, wide_project)
+    assert QueueMarker.objects.get(user=annotator).task_id == done[-1].pk
+
+    # As generation leaves it (generation/jobs.py): ready, and in the queue from now.
+    Task.objects.filter(pk=late.pk).update(status=Task.Status.READY, queued_at=timezone.now())
+    assert press_next(client, wide_project)["Location"] == late.get_absolute_url()
+
+
+def test_my_progress_counts_only_what_is_left_after_the_marker(client, wide_project):
+    tasks = ready_tasks(wide_project, 12)
+    annotator = member(wide_project, "annotator")
+    finish(annotator, tasks[:9])
+    client.force_login(annotator)
+    press_next(client, wide_project)
+    page = client.get(reverse("labeling-project", args=[wide_project.slug])).content.decode()
+    assert '<dd id="tasks-left">3</dd>' in page
