@@ -246,6 +246,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30, minimum=1)
+# How often the dashboard's project totals are counted again (in the background: see labeling.ProjectCounts).
+PROJECT_COUNTS_SECONDS = env_int("PROJECT_COUNTS_SECONDS", 60, minimum=5)
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -320,4 +322,5 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "generation.tasks.heartbeat", "schedule": float(WORKER_HEARTBEAT_SECONDS)},
     "generation-fail-stuck-jobs": {"task": "generation.tasks.fail_stuck_jobs", "schedule": 60.0},
     "export-oxen": {"task": "exports.tasks.export_to_oxen", "schedule": float(EXPORT_INTERVAL_SECONDS)},
+    "labeling-count-projects": {"task": "labeling.tasks.count_projects", "schedule": float(PROJECT_COUNTS_SECONDS)},
 }

@@ -409,6 +409,26 @@ class TaskReservation(models.Model):
         return f"{self.user} holds task {self.task_id} until {self.expires_at:%H:%M:%S}"
 
 
+class ProjectCounts(models.Model):
+    """A project's totals for the dashboard, counted in the background every PROJECT_COUNTS_SECONDS: counting a
+    million votes on every page view would make the dashboard slower as the project grows."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, primary_key=True, related_name="counts")
+    tasks = models.PositiveIntegerField()
+    complete_tasks = models.PositiveIntegerField()
+    ready_tasks = models.PositiveIntegerField()
+    candidates = models.PositiveIntegerField()
+    votes = models.PositiveIntegerField(help_text="Cast votes (withdrawn ones not counted).")
+    counted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.tasks} tasks, {self.votes} votes at {self.counted_at:%H:%M}"
+
+    @property
+    def percent_complete(self) -> int:
+        return round(100 * self.complete_tasks / self.tasks) if self.tasks else 0
+
+
 class QueueMarker(models.Model):
     """Where "Next task" starts looking for one annotator in one project.
 

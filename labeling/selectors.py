@@ -6,7 +6,17 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labeling.models import Candidate, Membership, Preference, Project, QueueMarker, Task, TaskReservation, Vote
+from labeling.models import (
+    Candidate,
+    Membership,
+    Preference,
+    Project,
+    ProjectCounts,
+    QueueMarker,
+    Task,
+    TaskReservation,
+    Vote,
+)
 
 
 def projects_for_user(*, user) -> QuerySet[Project]:
@@ -19,33 +29,51 @@ def _counts_by_project(queryset: QuerySet, project_field: str) -> dict[int, int]
     return dict(queryset.values(project_field).annotate(n=Count("pk")).values_list(project_field, "n"))
 
 
-def project_progress_for_user(*, user) -> list[Project]:
-    """The user's projects, each annotated with its progress, in a fixed number of queries."""
-    projects = list(
-        projects_for_user(user=user)
+def project_counts_count(*, project_ids: Collection[int]) -> list[ProjectCounts]:
+    """The projects' totals, counted now (unsaved): a handful of aggregate queries whatever the number of projects."""
+    tasks = {
+        row["project_id"]: row
+        for row in Task.objects.filter(project_id__in=project_ids)
+        .values("project_id")
         .annotate(
-            task_count=Count("tasks", distinct=True),
-            complete_task_count=Count("tasks", filter=Q(tasks__status=Task.Status.COMPLETE), distinct=True),
-            ready_task_count=Count("tasks", filter=Q(tasks__status=Task.Status.READY), distinct=True),
+            tasks=Count("pk"),
+            complete=Count("pk", filter=Q(status=Task.Status.COMPLETE)),
+            ready=Count("pk", filter=Q(status=Task.Status.READY)),
         )
-        .order_by("name")
-    )
-    project_ids = [project.pk for project in projects]
-    candidate_counts = _counts_by_project(
-        Candidate.objects.filter(task__project_id__in=project_ids), "task__project_id"
-    )
-    vote_counts = _counts_by_project(
+    }
+    candidates = _counts_by_project(Candidate.objects.filter(task__project_id__in=project_ids), "task__project_id")
+    votes = _counts_by_project(
         Vote.objects.filter(candidate__task__project_id__in=project_ids).exclude(value=Vote.Value.WITHDRAWN),
         "candidate__task__project_id",
     )
+    now = timezone.now()
+    return [
+        ProjectCounts(
+            project_id=project_id,
+            tasks=tasks.get(project_id, {}).get("tasks", 0),
+            complete_tasks=tasks.get(project_id, {}).get("complete", 0),
+            ready_tasks=tasks.get(project_id, {}).get("ready", 0),
+            candidates=candidates.get(project_id, 0),
+            votes=votes.get(project_id, 0),
+            counted_at=now,
+        )
+        for project_id in project_ids
+    ]
+
+
+def project_progress_for_user(*, user) -> list[Project]:
+    """The user's projects with their role and totals (``counts``: ProjectCounts, as of its ``counted_at``).
+
+    Totals come from the background count; a project not counted yet is counted on the spot (small, as it is new).
+    """
+    projects = list(projects_for_user(user=user).select_related("counts").order_by("name"))
+    uncounted = [project.pk for project in projects if not hasattr(project, "counts")]
+    counted_now = {counts.project_id: counts for counts in project_counts_count(project_ids=uncounted)}
     roles = dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
     for project in projects:
-        project.candidate_count = candidate_counts.get(project.pk, 0)
-        project.vote_count = vote_counts.get(project.pk, 0)
+        if project.pk in counted_now:
+            project.counts = counted_now[project.pk]
         project.user_role = roles.get(project.pk, Membership.Role.MANAGER if user.is_superuser else "")
-        project.percent_complete = (
-            round(100 * project.complete_task_count / project.task_count) if project.task_count else 0
-        )
     return projects
 
 

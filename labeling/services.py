@@ -6,8 +6,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from labeling.models import Project, QueueMarker, Task, TaskReservation
+from labeling.models import Project, ProjectCounts, QueueMarker, Task, TaskReservation
 from labeling.selectors import (
+    project_counts_count,
     queue_marker_of,
     queue_place_after,
     task_held_by,
@@ -80,3 +81,15 @@ def queue_marker_advance(*, user, project: Project) -> None:
 def task_release(*, user, task: Task) -> None:
     """Give up the user's hold on a task (they skipped it), so its slot goes to someone else."""
     TaskReservation.objects.filter(task=task, user=user).delete()
+
+
+def project_counts_refresh() -> int:
+    """Count every project's totals again (the dashboard shows them with their time); returns how many projects."""
+    counts = project_counts_count(project_ids=list(Project.objects.values_list("pk", flat=True)))
+    ProjectCounts.objects.bulk_create(
+        counts,
+        update_conflicts=True,
+        unique_fields=["project"],
+        update_fields=["tasks", "complete_tasks", "ready_tasks", "candidates", "votes", "counted_at"],
+    )
+    return len(counts)

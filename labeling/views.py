@@ -29,7 +29,9 @@ SKIPPED_KEPT = 500
 
 @require_GET
 def dashboard(request):
-    return render(request, "labeling/dashboard.html", {"projects": project_progress_for_user(user=request.user)})
+    projects = project_progress_for_user(user=request.user)
+    counted_at = min((project.counts.counted_at for project in projects), default=None)
+    return render(request, "labeling/dashboard.html", {"projects": projects, "counted_at": counted_at})
 
 
 @require_GET

@@ -1,8 +1,10 @@
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from labeling.models import Candidate, Membership, Project, Task, Vote
+from labeling.models import Candidate, Membership, Project, ProjectCounts, Task, Vote
+from labeling.tasks import count_projects
 from tests.factories import make_user
 
 
@@ -34,8 +36,8 @@ def test_the_dashboard_shows_each_projects_progress(client, db):
     _, content = dashboard_queries(client)
     assert "Project 0" in content and "Project 1" in content
     projects = {project.slug: project for project in client.get(reverse("labeling-dashboard")).context["projects"]}
-    assert projects["p1"].percent_complete == 100 and projects["p0"].percent_complete == 0
-    assert projects["p0"].vote_count == 1 and projects["p0"].candidate_count == 1
+    assert projects["p1"].counts.percent_complete == 100 and projects["p0"].counts.percent_complete == 0
+    assert projects["p0"].counts.votes == 1 and projects["p0"].counts.candidates == 1
 
 
 def test_the_dashboard_runs_a_bounded_number_of_queries(client, db):
@@ -47,6 +49,36 @@ def test_the_dashboard_runs_a_bounded_number_of_queries(client, db):
     many, content = dashboard_queries(client)
     assert "Project 12" in content
     assert many == few
+
+
+def test_the_dashboard_reads_the_background_count_and_says_when_it_was_taken(client, db):
+    user = make_user("annie")
+    add_projects(user, 0, 1)
+    assert count_projects.apply().get() == 1
+    task = Task.objects.get()
+    Vote.objects.create(user=make_user("bob"), candidate=task.candidates.get(), value=Vote.Value.DOWN)
+    client.force_login(user)
+
+    _, content = dashboard_queries(client)
+    counts = ProjectCounts.objects.get()
+    assert client.get(reverse("labeling-dashboard")).context["projects"][0].counts.votes == 1
+    assert f"counted at {timezone.localtime(counts.counted_at):%H:%M}" in content
+
+    count_projects.apply()
+    assert client.get(reverse("labeling-dashboard")).context["projects"][0].counts.votes == 2
+
+
+def test_the_dashboard_counts_a_new_project_at_once_and_costs_the_same_queries_once_counted(client, db):
+    user = make_user("annie")
+    add_projects(user, 0, 3)
+    count_projects.apply()
+    add_projects(user, 3, 1)
+    client.force_login(user)
+    with_new, content = dashboard_queries(client)
+    assert client.get(reverse("labeling-dashboard")).context["projects"][3].counts.votes == 1
+    count_projects.apply()
+    all_counted, _ = dashboard_queries(client)
+    assert all_counted < with_new
 
 
 def test_the_dashboard_lists_only_the_users_projects(client, annotator, outsider):
