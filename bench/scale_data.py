@@ -141,6 +141,7 @@ def build() -> Actors:
                 "status": f"CASE WHEN n < {COMPLETE_TASKS} THEN 'complete' ELSE 'ready' END",
                 "created_at": spread("n", TASKS),
                 "updated_at": spread("n", TASKS),
+                "queued_at": spread("n", TASKS),
             },
         )
         copy_rows(
@@ -153,6 +154,7 @@ def build() -> Actors:
                 "status": "'ready'",
                 "created_at": spread("n", ANSWERS),
                 "updated_at": spread("n", ANSWERS),
+                "queued_at": spread("n", ANSWERS),
             },
         )
         cursor.execute(
