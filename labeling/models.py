@@ -320,7 +320,11 @@ class Vote(models.Model):
             models.UniqueConstraint(fields=["user", "candidate"], name="vote_one_per_user_candidate"),
             models.CheckConstraint(condition=Q(value__in=[-1, 0, 1]), name="vote_value_valid"),
         ]
-        indexes = [models.Index(fields=["updated_at"], name="vote_updated_idx")]
+        indexes = [
+            models.Index(fields=["updated_at"], name="vote_updated_idx"),
+            # My progress: a person's votes since a time, without reading the rest of their history.
+            models.Index(fields=["user", "created_at"], name="vote_user_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_value_display()} {self.candidate}"
@@ -427,6 +431,24 @@ class ProjectCounts(models.Model):
     @property
     def percent_complete(self) -> int:
         return round(100 * self.complete_tasks / self.tasks) if self.tasks else 0
+
+
+class MemberCounts(models.Model):
+    """A person's cast votes in a project made before ``counted_at``, counted in the background with ProjectCounts.
+
+    My progress adds the votes made since, so its cost does not grow with the person's history.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    votes = models.PositiveIntegerField()
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "project"], name="member_counts_one_per_user_project")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project}: {self.votes} votes before {self.counted_at:%H:%M}"
 
 
 class QueueMarker(models.Model):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from labeling.models import (
     Candidate,
+    MemberCounts,
     Membership,
     Preference,
     Project,
@@ -208,16 +209,23 @@ class AnnotatorProgress:
 
 
 def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
-    """The "My progress" panel: votes cast today and overall in the project, and tasks still open to the user."""
+    """The "My progress" panel: votes cast today and overall in the project, and tasks still open to the user.
+
+    Overall = the background count (MemberCounts) plus the votes made since it was taken, so only recent votes
+    are read, however many the person has cast.
+    """
     midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    counts = (
-        _cast_votes_by(user)
-        .filter(candidate__task__project=project)
-        .aggregate(total=Count("pk"), today=Count("pk", filter=Q(created_at__gte=midnight)))
-    )
+    counted, counted_at = MemberCounts.objects.filter(user=user, project=project).values_list(
+        "votes", "counted_at"
+    ).first() or (0, None)
+    recent = _cast_votes_by(user).filter(candidate__task__project=project)
+    if counted_at is not None:
+        recent = recent.filter(created_at__gte=min(midnight, counted_at))
+    since = Q(created_at__gte=counted_at) if counted_at is not None else Q()
+    counts = recent.aggregate(since=Count("pk", filter=since), today=Count("pk", filter=Q(created_at__gte=midnight)))
     return AnnotatorProgress(
         votes_today=counts["today"],
-        votes_total=counts["total"],
+        votes_total=counted + counts["since"],
         tasks_left=tasks_open_for(user=user, project=project).order_by("queued_at", "pk")[
             :TASKS_LEFT_SHOWN_AT_MOST
         ].count(),

@@ -3,10 +3,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from labeling.models import Project, ProjectCounts, QueueMarker, Task, TaskReservation
+from labeling.models import MemberCounts, Project, ProjectCounts, QueueMarker, Task, TaskReservation, Vote
 from labeling.selectors import (
     project_counts_count,
     queue_marker_of,
@@ -92,4 +92,29 @@ def project_counts_refresh() -> int:
         unique_fields=["project"],
         update_fields=["tasks", "complete_tasks", "ready_tasks", "candidates", "votes", "counted_at"],
     )
+    _member_counts_refresh(counted_at=counts[0].counted_at if counts else timezone.now())
     return len(counts)
+
+
+def _member_counts_refresh(*, counted_at) -> None:
+    """Each person's cast votes per project made before ``counted_at`` (My progress adds those made since)."""
+    per_member = (
+        Vote.objects.exclude(value=Vote.Value.WITHDRAWN)
+        .filter(created_at__lt=counted_at)
+        .values("user_id", "candidate__task__project_id")
+        .annotate(votes=Count("pk"))
+        .values_list("user_id", "candidate__task__project_id", "votes")
+    )
+    with transaction.atomic():
+        # A person whose every vote was withdrawn since the last count is in no group below.
+        MemberCounts.objects.update(votes=0, counted_at=counted_at)
+        MemberCounts.objects.bulk_create(
+            (
+                MemberCounts(user_id=user_id, project_id=project_id, votes=votes, counted_at=counted_at)
+                for user_id, project_id, votes in per_member.iterator()
+            ),
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["user", "project"],
+            update_fields=["votes", "counted_at"],
+        )

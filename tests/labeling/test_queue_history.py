@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from labeling.models import Candidate, QueueMarker, Task, TaskReservation, Vote
+from labeling.tasks import count_projects
 from labeling.votes import vote_cast
 from tests.factories import member
 
@@ -116,3 +117,36 @@ def test_my_progress_counts_only_what_is_left_after_the_marker(client, wide_proj
     press_next(client, wide_project)
     page = client.get(reverse("labeling-project", args=[wide_project.slug])).content.decode()
     assert '<dd id="tasks-left">3</dd>' in page
+
+
+def test_my_progress_adds_the_votes_made_since_the_background_count_to_it(client, wide_project):
+    tasks = ready_tasks(wide_project, 6)
+    annotator = member(wide_project, "annotator")
+    finish(annotator, tasks[:2])
+    withdrawn = Vote.objects.filter(user=annotator).first()
+    count_projects.apply()
+    finish(annotator, tasks[2:3])
+    vote_cast(user=annotator, candidate_uid=withdrawn.candidate.uid, value="withdraw")
+    client.force_login(annotator)
+
+    page = client.get(reverse("labeling-project", args=[wide_project.slug])).content.decode()
+    # 4 counted in the background (the withdrawal shows in the total from the next count on) and 2 since.
+    assert '<dd id="votes-total">6</dd>' in page and '<dd id="votes-today">5</dd>' in page
+    count_projects.apply()
+    page = client.get(reverse("labeling-project", args=[wide_project.slug])).content.decode()
+    assert '<dd id="votes-total">5</dd>' in page and '<dd id="votes-today">5</dd>' in page
+
+
+def test_my_progress_reads_the_same_queries_with_or_without_a_history(client, wide_project):
+    tasks = ready_tasks(wide_project, 30)
+    newcomer, veteran = member(wide_project, "newcomer"), member(wide_project, "veteran")
+    finish(veteran, tasks[:25])
+    count_projects.apply()
+    counted = []
+    for user in (newcomer, veteran):
+        client.force_login(user)
+        press_next(client, wide_project)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("labeling-project", args=[wide_project.slug])).status_code == 200
+        counted.append(len(queries))
+    assert counted[0] == counted[1]
