@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from accounts.admin import UserAdmin
 from accounts.models import User
+from labeling.admin_lists import LargeTableAdmin, count_of
 from labeling.models import Candidate, Membership, Preference, Project, PromptBatch, Review, Task, Vote
 
 
@@ -106,7 +107,7 @@ class CandidateInline(admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(LargeTableAdmin):
     list_display = ["short_prompt", "project", "status", "source", "created_by", "candidate_count", "created_at"]
     list_filter = ["status", "source", "project"]
     search_fields = ["prompt"]
@@ -115,7 +116,7 @@ class TaskAdmin(admin.ModelAdmin):
     inlines = [CandidateInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_candidates=Count("candidates"))
+        return super().get_queryset(request).annotate(_candidates=count_of(Candidate.objects.all(), "task"))
 
     @admin.display(description="prompt")
     def short_prompt(self, obj: Task) -> str:
@@ -127,7 +128,7 @@ class TaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(Candidate)
-class CandidateAdmin(admin.ModelAdmin):
+class CandidateAdmin(LargeTableAdmin):
     list_display = ["uid", "task", "index", "model_name", "seed", "review_state", "confidence", "up", "down"]
     list_filter = ["review_state", "task__project"]
     search_fields = ["uid", "task__prompt", "text"]
@@ -140,8 +141,8 @@ class CandidateAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                _up=Count("votes", filter=Q(votes__value=Vote.Value.UP)),
-                _down=Count("votes", filter=Q(votes__value=Vote.Value.DOWN)),
+                _up=count_of(Vote.objects.filter(value=Vote.Value.UP), "candidate"),
+                _down=count_of(Vote.objects.filter(value=Vote.Value.DOWN), "candidate"),
             )
         )
 
@@ -155,7 +156,7 @@ class CandidateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Vote)
-class VoteAdmin(admin.ModelAdmin):
+class VoteAdmin(LargeTableAdmin):
     list_display = ["user", "candidate", "value", "created_at", "updated_at"]
     list_filter = ["value", "candidate__task__project"]
     search_fields = ["user__username", "candidate__uid"]
@@ -164,7 +165,7 @@ class VoteAdmin(admin.ModelAdmin):
 
 
 @admin.register(Preference)
-class PreferenceAdmin(admin.ModelAdmin):
+class PreferenceAdmin(LargeTableAdmin):
     list_display = ["user", "task", "choice", "chosen", "updated_at"]
     list_filter = ["choice", "task__project"]
     search_fields = ["user__username", "task__prompt"]
@@ -173,7 +174,7 @@ class PreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(LargeTableAdmin):
     list_display = ["reviewer", "candidate", "decision", "created_at", "updated_at"]
     list_filter = ["decision", "candidate__task__project"]
     search_fields = ["reviewer__username", "original_text", "corrected_text"]
