@@ -1,7 +1,8 @@
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labeling.models import Candidate, Project, Review, Task
+from labeling.models import Candidate, Project, Review, ReviewReservation, Task
 
 
 def review_waiting(*, project: Project) -> QuerySet[Candidate]:
@@ -14,18 +15,25 @@ def review_waiting(*, project: Project) -> QuerySet[Candidate]:
 
 
 def review_open_for(*, user, project: Project) -> QuerySet[Candidate]:
-    """Answers this reviewer may take now: not reviewed by them, with a review slot not filled or held by others."""
+    """Answers this reviewer may take now: not reviewed by them, with a review slot not filled or held by others.
+
+    Subqueries per answer rather than joined counts, so PostgreSQL walks the waiting answers oldest first and
+    stops at the first open one instead of grouping them all.
+    """
     now = timezone.now()
+    reviews = Review.objects.filter(candidate=OuterRef("pk")).order_by().values("candidate")
+    held_by_others = (
+        ReviewReservation.objects.filter(candidate=OuterRef("pk"), expires_at__gt=now)
+        .exclude(user=user)
+        .order_by()
+        .values("candidate")
+    )
     return (
         review_waiting(project=project)
-        .exclude(reviews__reviewer=user)
+        .filter(~Exists(reviews.filter(reviewer=user)))
         .annotate(
-            review_count=Count("reviews", distinct=True),
-            held_by_others=Count(
-                "review_reservations",
-                filter=Q(review_reservations__expires_at__gt=now) & ~Q(review_reservations__user=user),
-                distinct=True,
-            ),
+            review_count=Coalesce(Subquery(reviews.annotate(n=Count("pk")).values("n")), 0),
+            held_by_others=Coalesce(Subquery(held_by_others.annotate(n=Count("pk")).values("n")), 0),
         )
         .annotate(slots_taken=F("review_count") + F("held_by_others"))
         .filter(slots_taken__lt=project.reviews_per_answer)

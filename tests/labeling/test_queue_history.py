@@ -6,10 +6,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from labeling.models import Candidate, QueueMarker, Task, TaskReservation, Vote
+from labeling.models import Candidate, Membership, QueueMarker, Review, Task, TaskReservation, Vote
 from labeling.tasks import count_projects
+from labeling.templatetags import review_tags
 from labeling.votes import vote_cast
-from tests.factories import member
+from tests.factories import make_text_task, member
 
 
 def ready_tasks(project, count: int, *, candidates: int = 2, **fields) -> list[Task]:
@@ -150,3 +151,26 @@ def test_my_progress_reads_the_same_queries_with_or_without_a_history(client, wi
             assert client.get(reverse("labeling-project", args=[wide_project.slug])).status_code == 200
         counted.append(len(queries))
     assert counted[0] == counted[1]
+
+
+def test_the_review_panel_stops_counting_open_answers_at_its_limit(client, text_project, monkeypatch):
+    monkeypatch.setattr(review_tags, "OPEN_SHOWN_AT_MOST", 2)
+    reviewer = member(text_project, "rita", role=Membership.Role.REVIEWER)
+    for number in range(3):
+        make_text_task(text_project, f"question {number}", ["an answer"])
+    Candidate.objects.update(review_state=Candidate.ReviewState.NEEDS_REVIEW)
+    other = member(text_project, "other", role=Membership.Role.REVIEWER)
+    Review.objects.create(
+        reviewer=other, candidate=Candidate.objects.first(), decision=Review.Decision.ACCEPT, original_text="x"
+    )
+    text_project.reviews_per_answer = 2
+    text_project.save()
+    client.force_login(reviewer)
+    page = client.get(reverse("labeling-project", args=[text_project.slug])).content.decode()
+    assert "3 answers wait for review (2+ open to you)" in page
+
+    Review.objects.create(
+        reviewer=reviewer, candidate=Candidate.objects.last(), decision=Review.Decision.ACCEPT, original_text="x"
+    )
+    page = client.get(reverse("labeling-project", args=[text_project.slug])).content.decode()
+    assert "3 answers wait for review (2 open to you)" in page
