@@ -174,3 +174,37 @@ def test_the_review_panel_stops_counting_open_answers_at_its_limit(client, text_
     )
     page = client.get(reverse("labeling-project", args=[text_project.slug])).content.decode()
     assert "3 answers wait for review (2 open to you)" in page
+
+
+def test_the_task_page_reads_the_same_queries_with_or_without_a_history(client, wide_project):
+    tasks = ready_tasks(wide_project, 25)
+    newcomer, veteran = member(wide_project, "newcomer"), member(wide_project, "veteran")
+    finish(veteran, tasks[:20])
+    counted = []
+    for user in (newcomer, veteran):
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(tasks[22].get_absolute_url()).status_code == 200
+        counted.append(len(queries))
+    assert counted[0] == counted[1]
+
+
+def test_review_next_reads_the_same_queries_with_or_without_reviews_behind(client, text_project):
+    text_project.reviews_per_answer = 2
+    text_project.save()
+    for number in range(12):
+        make_text_task(text_project, f"question {number}", ["an answer"])
+    Candidate.objects.update(review_state=Candidate.ReviewState.NEEDS_REVIEW)
+    newcomer = member(text_project, "newcomer", role=Membership.Role.REVIEWER)
+    veteran = member(text_project, "veteran", role=Membership.Role.REVIEWER)
+    Review.objects.bulk_create(
+        Review(reviewer=veteran, candidate=answer, decision=Review.Decision.ACCEPT, original_text=answer.text)
+        for answer in Candidate.objects.order_by("pk")[:10]
+    )
+    counted = []
+    for user in (newcomer, veteran):
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("labeling-review-next", args=[text_project.slug])).status_code == 302
+        counted.append(len(queries))
+    assert counted[0] == counted[1]
