@@ -1,9 +1,11 @@
+import math
+import random
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from labeling.models import Candidate, Membership, Preference, Project, Task, TaskReservation, Vote
@@ -59,11 +61,7 @@ def _cast_votes_by(user) -> QuerySet[Vote]:
 
 
 def fewest_cast_votes() -> Coalesce:
-    """For a queryset of tasks: the cast votes of the task's least-voted candidate (0 without candidates).
-
-    A task is full when this reaches its project's overlap: the ORM form of the completion rule, which
-    labeling/votes.py states in SQL for the vote's own statements (tests hold the two to the same answers).
-    """
+    """For a queryset of tasks: the cast votes of the task's least-voted candidate (0 without candidates)."""
     fewest = (
         Candidate.objects.filter(task=OuterRef("pk"))
         .annotate(cast=Count("votes", filter=_CAST))
@@ -73,24 +71,74 @@ def fewest_cast_votes() -> Coalesce:
     return Coalesce(Subquery(fewest), 0)
 
 
-def tasks_open_for(*, user, project: Project) -> QuerySet[Task]:
-    """Ready tasks of the project that still need votes and that the user has not finished.
+def _votes_split(*, max_judgements: int) -> Exists:
+    """For a queryset of tasks: a candidate's votes disagree (👍 and 👎 both cast) and it may take another."""
+    split = (
+        Candidate.objects.filter(task=OuterRef("pk"))
+        .annotate(cast=Count("votes", filter=_CAST), kinds=Count("votes__value", filter=_CAST, distinct=True))
+        .filter(kinds__gt=1, cast__lt=max_judgements)
+    )
+    return Exists(split)
 
-    Each row is annotated with ``fewest_votes``: the cast votes of its least-voted candidate.
+
+def _picks_differ() -> Exists:
+    """For a queryset of tasks: its best picks disagree (different candidates, or a candidate and a tie…)."""
+    differing = (
+        Preference.objects.filter(task=OuterRef("pk"))
+        .values("task")
+        .annotate(
+            kinds=Count("chosen", distinct=True)
+            + Count(Case(When(chosen__isnull=True, then=F("choice"))), distinct=True)
+        )
+        .filter(kinds__gt=1)
+    )
+    return Exists(differing)
+
+
+def with_judgements_missing(tasks: QuerySet[Task], *, project: Project) -> QuerySet[Task]:
+    """Tasks of ``project`` annotated with ``fewest_votes`` and ``judgements_missing``: how many more people the
+    task needs before it is full.
+
+    A task needs its project's overlap of cast votes on each candidate; where its judgements disagree (a candidate's
+    votes are split, or the best picks differ), one more at a time, up to the project's most judgements per item
+    (adaptive overlap). The ORM form of the completion rule that labeling/votes.py states in SQL for the vote's own
+    statements (tests/labeling/test_judging_rule.py holds the two to the same answers). Gold tasks complete by the
+    same rule; the queue hands them out regardless (``tasks_open_for``).
+    """
+    max_judgements = project.max_judgements
+    disputed = _votes_split(max_judgements=max_judgements) | (_picks_differ() & Q(fewest_votes__lt=max_judgements))
+    return tasks.annotate(fewest_votes=fewest_cast_votes()).annotate(
+        judgements_missing=Greatest(
+            Value(project.votes_per_candidate) - F("fewest_votes"),
+            Case(When(disputed, then=Value(1)), default=Value(0)),
+        )
+    )
+
+
+def tasks_open_for(*, user, project: Project) -> QuerySet[Task]:
+    """Ready tasks of the project that still need judgements (gold tasks always do) and that the user may judge and
+    has not finished: the rule of what the queue hands out.
+
+    Each row is annotated with ``fewest_votes`` and ``judgements_missing`` (``with_judgements_missing``).
     """
     not_yet_voted_by_user = Candidate.objects.filter(task=OuterRef("pk")).filter(
         ~Exists(_cast_votes_by(user).filter(candidate=OuterRef("pk")))
     )
-    tasks = (
-        Task.objects.filter(project=project, status=Task.Status.READY)
-        .annotate(fewest_votes=fewest_cast_votes())
-        .filter(Exists(not_yet_voted_by_user), fewest_votes__lt=project.votes_per_candidate)
+    # A gold task is handed to everyone who has not judged it, complete or not: its status follows the ordinary
+    # rule, so that it shows nothing a person could tell it apart by.
+    needs_judgements = Q(status=Task.Status.READY, judgements_missing__gt=0) | Q(
+        gold__isnull=False, status__in=Task.JUDGEABLE_STATUSES
     )
+    tasks = with_judgements_missing(Task.objects.filter(project=project), project=project)
+    tasks = tasks.filter(Exists(not_yet_voted_by_user)).filter(needs_judgements)
     return tasks.filter(Task.judgeable_by_q(user))
 
 
 def tasks_unheld_for(*, user, project: Project, now: datetime) -> QuerySet[Task]:
-    """Open tasks whose remaining slots are not all held by other annotators still at work on them, oldest first."""
+    """Open tasks whose remaining slots are not all held by other annotators still at work on them, oldest first.
+
+    A gold task has no slots to run out of: everyone who has not judged it may take it.
+    """
     # A holder who has judged every candidate is done with the task and no longer takes a slot.
     unjudged_by_holder = Candidate.objects.filter(task=OuterRef("task")).filter(
         ~Exists(
@@ -110,7 +158,7 @@ def tasks_unheld_for(*, user, project: Project, now: datetime) -> QuerySet[Task]
     return (
         tasks_open_for(user=user, project=project)
         .annotate(held_by_others=Coalesce(Subquery(held_by_others), 0))
-        .filter(held_by_others__lt=project.votes_per_candidate - F("fewest_votes"))
+        .filter(Q(gold__isnull=False) | Q(held_by_others__lt=F("judgements_missing")))
         .order_by("created_at", "pk")
     )
 
@@ -121,17 +169,52 @@ def task_held_by(*, user, project: Project, now: datetime) -> Task | None:
     return tasks_open_for(user=user, project=project).filter(pk__in=held).order_by("created_at", "pk").first()
 
 
-def task_next_for(*, user, project: Project, skipped: Collection[int] = ()) -> Task | None:
-    """The task the queue would give the user now: the one held for them, else the oldest open one.
+def gold_due(*, judged: int, gold_judged: int, share: float, seed: str) -> bool:
+    """Whether the next hand-out to a person should be gold, so that gold makes ``share`` of what they judge.
 
-    Tasks the user skipped come last, so they return only when nothing else is left.
+    Jittered systematic sampling: the (g+1)-th gold item falls at a point drawn (seeded by the person, the project
+    and g) within the (g+1)-th stretch of 1/share hand-outs, so after n hand-outs a person has judged
+    floor(n * share) or one more gold items, never at a fixed period they could learn.
     """
+    if share <= 0:
+        return False
+    offset = random.Random(f"{seed}:{gold_judged}").random()  # noqa: S311 (a schedule, not a secret)
+    return gold_judged < math.floor((judged + 1) * share + offset)
+
+
+def _gold_due_for(*, user, project: Project) -> bool:
+    judged = Task.objects.filter(
+        project=project, candidates__votes__user=user, candidates__votes__value__in=[Vote.Value.UP, Vote.Value.DOWN]
+    ).aggregate(judged=Count("pk", distinct=True), gold=Count("pk", distinct=True, filter=Q(gold__isnull=False)))
+    return gold_due(
+        judged=judged["judged"], gold_judged=judged["gold"], share=project.gold_share, seed=f"{project.pk}:{user.pk}"
+    )
+
+
+def queue_for(*, user, project: Project, now: datetime, skipped: Collection[int] = ()) -> list[QuerySet[Task]]:
+    """What the queue hands the user next, in order: the first task of the first part that has one.
+
+    Gold tasks come first when one is due (``gold_due``) and after the ordinary ones otherwise; tasks the user
+    skipped come last of all. A gold task looks like any other on every page, and judgements of it are stored as
+    any others.
+    """
+    unheld = tasks_unheld_for(user=user, project=project, now=now)
+    # ``status`` again on the ordinary part, which is all ready tasks, so that it walks the queue's index.
+    gold, ordinary = unheld.filter(gold__isnull=False), unheld.filter(gold__isnull=True, status=Task.Status.READY)
+    kinds = [gold, ordinary] if _gold_due_for(user=user, project=project) else [ordinary, gold]
+    return [tasks.exclude(pk__in=skipped) for tasks in kinds] + [tasks.filter(pk__in=skipped) for tasks in kinds]
+
+
+def task_next_for(*, user, project: Project, skipped: Collection[int] = ()) -> Task | None:
+    """The task the queue would give the user now: the one held for them, else the first of ``queue_for``."""
     now = timezone.now()
     held = task_held_by(user=user, project=project, now=now)
     if held is not None:
         return held
-    tasks = tasks_unheld_for(user=user, project=project, now=now)
-    return tasks.exclude(pk__in=skipped).first() or tasks.filter(pk__in=skipped).first()
+    return next(
+        (task for tasks in queue_for(user=user, project=project, now=now, skipped=skipped) if (task := tasks.first())),
+        None,
+    )
 
 
 # "Tasks left" counts this many at most: each open task costs a look at its votes, so an exact count
@@ -144,6 +227,7 @@ class AnnotatorProgress:
     votes_today: int
     votes_total: int
     tasks_left: int
+    paused: bool = False
 
     @property
     def tasks_left_more(self) -> bool:
@@ -160,11 +244,12 @@ def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
         .aggregate(total=Count("pk"), today=Count("pk", filter=Q(created_at__gte=midnight)))
     )
     return AnnotatorProgress(
+        paused=Membership.is_paused(user, project.pk),
         votes_today=counts["today"],
         votes_total=counts["total"],
-        tasks_left=tasks_open_for(user=user, project=project).order_by("created_at", "pk")[
-            :TASKS_LEFT_SHOWN_AT_MOST
-        ].count(),
+        tasks_left=tasks_open_for(user=user, project=project)
+        .order_by("created_at", "pk")[:TASKS_LEFT_SHOWN_AT_MOST]
+        .count(),
     )
 
 
