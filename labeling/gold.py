@@ -6,8 +6,9 @@ A gold task is a task with ``Task.gold`` set: the expected judgement by candidat
 ``{"decisions": {"0": {"decision": "accept" | "correct" | "reject", "text": "the accepted correction"}}}``.
 
 A gold task's status (and a gold answer's review state) follows the same rules as any other's, so that no page
-sets it apart; the queue hands it, complete or not, to each person who has not judged it, once
-(labeling/selectors.py, labeling/review_selectors.py). A gold answer the uncertainty check accepted goes to review
+sets it apart (a complete one shows as ready to whoever has not judged it: ``tasks_as_shown_to``); the queue hands
+it, complete or not, to each person who has not judged it, once (labeling/selectors.py,
+labeling/review_selectors.py). A gold answer the uncertainty check accepted goes to review
 as a random audit would.
 """
 

@@ -217,6 +217,23 @@ def task_next_for(*, user, project: Project, skipped: Collection[int] = ()) -> T
     )
 
 
+def tasks_as_shown_to(*, user, tasks: list[Task]) -> list[Task]:
+    """The tasks with the status a page shows this user: a complete gold task shows as ready for feedback to anyone
+    who has not judged it yet, as every task the queue hands out does; once they have, its own status shows."""
+    complete_gold = [task.pk for task in tasks if task.gold is not None and task.status == Task.Status.COMPLETE]
+    if complete_gold:
+        unjudged = Candidate.objects.filter(task=OuterRef("pk")).filter(
+            ~Exists(_cast_votes_by(user).filter(candidate=OuterRef("pk")))
+        )
+        open_to_user = set(
+            Task.objects.filter(pk__in=complete_gold).filter(Exists(unjudged)).values_list("pk", flat=True)
+        )
+        for task in tasks:
+            if task.pk in open_to_user:
+                task.status = Task.Status.READY  # shown only: nothing saves a task a page renders
+    return tasks
+
+
 # "Tasks left" counts this many at most: each open task costs a look at its votes, so an exact count
 # would make every task page slower as the queue grows; past it the panel says "100+".
 TASKS_LEFT_SHOWN_AT_MOST = 100

@@ -9,7 +9,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from labeling.access import get_candidate_for_user, get_project_for_user, get_task_for_user, membership_for
 from labeling.models import Candidate, Membership, Project, Task
-from labeling.selectors import annotator_progress, project_progress_for_user, task_candidates_for
+from labeling.selectors import (
+    annotator_progress,
+    project_progress_for_user,
+    task_candidates_for,
+    tasks_as_shown_to,
+)
 from labeling.services import task_claim_next, task_release
 from labeling.votes import (
     PAUSED_MESSAGE,
@@ -42,13 +47,16 @@ def project_detail(request, slug: str):
         {
             "project": project,
             "membership": membership_for(user=request.user, project=project),
-            "recent_tasks": project.tasks.order_by("-created_at")[:20],
+            "recent_tasks": tasks_as_shown_to(
+                user=request.user, tasks=list(project.tasks.order_by("-created_at")[:20])
+            ),
             "progress": annotator_progress(user=request.user, project=project),
         },
     )
 
 
 def _task_context(request: HttpRequest, task: Task) -> dict:
+    tasks_as_shown_to(user=request.user, tasks=[task])
     candidates, preference = task_candidates_for(user=request.user, task=task)
     refusal = judging_refusal(user=request.user, task=task)
     voting_open = refusal is None

@@ -83,9 +83,13 @@ def test_a_gold_task_goes_to_everyone_once_and_stays_as_complete_as_any_task(pro
     for number in range(3):
         client, user = annotator_client(project, f"judge{number}")
         assert press_next(client, project) == gold.get_absolute_url()
+        page = client.get(gold.get_absolute_url()).content.decode()
+        assert 'class="badge status-ready" id="task-status"' in page, "handed out, it shows as open as any task"
         judge_all(client, gold, "down")
         assert press_next(client, project) == project.get_absolute_url(), "never twice to the same person"
         assert Vote.objects.filter(user=user, candidate__task=gold).count() == 2, "stored as any vote is"
+        page = client.get(gold.get_absolute_url()).content.decode()
+        assert 'class="badge status-complete" id="task-status"' in page, "judged, its own status shows"
     assert Task.objects.get(pk=gold.pk).status == Task.Status.COMPLETE, "its status follows the ordinary rule"
 
 
