@@ -19,15 +19,6 @@ from labeling.models import Candidate, Project, Review, ReviewReservation, Task
 from labeling.selectors import gold_due
 
 
-def review_waiting(*, project: Project) -> QuerySet[Candidate]:
-    """Answers of the project that still need review, oldest first."""
-    return (
-        Candidate.objects.filter(task__project=project, review_state=Candidate.ReviewState.NEEDS_REVIEW)
-        .select_related("task__project")
-        .order_by("created_at", "pk")
-    )
-
-
 def _taking_reviews(*, project: Project) -> QuerySet[Candidate]:
     """Answers of the project that take reviews (``Candidate.open_to_review``: gold ones too once reviewed)."""
     return (
@@ -35,6 +26,13 @@ def _taking_reviews(*, project: Project) -> QuerySet[Candidate]:
         .select_related("task__project")
         .order_by("created_at", "pk")
     )
+
+
+def review_waiting_for(*, user, project: Project) -> QuerySet[Candidate]:
+    """Answers waiting for review as this reviewer sees them: those that need review, and the gold answers they have
+    not reviewed (to them those wait as any other does)."""
+    needing = Q(review_state=Candidate.ReviewState.NEEDS_REVIEW)
+    return _taking_reviews(project=project).filter(needing | ~Q(reviews__reviewer=user))
 
 
 def with_reviews_missing(candidates: QuerySet[Candidate], *, project: Project) -> QuerySet[Candidate]:

@@ -151,6 +151,8 @@ def test_reviewers_each_get_a_gold_answer_once_and_its_reviews_are_stored_like_a
         client = Client()
         reviewer = member(text_project, f"reviewer{number}", role=Membership.Role.REVIEWER)
         client.force_login(reviewer)
+        panel = client.get(text_project.get_absolute_url()).content.decode()
+        assert "1 answer waits for review." in panel, "reviewed by others or not, it waits for this reviewer"
         next_url = reverse("labeling-review-next", args=[text_project.slug])
         assert client.get(next_url)["Location"] == reverse("labeling-review-answer", args=[gold_answer.uid])
         page = client.get(reverse("labeling-review-answer", args=[gold_answer.uid])).content.decode()
@@ -158,6 +160,8 @@ def test_reviewers_each_get_a_gold_answer_once_and_its_reviews_are_stored_like_a
         data = {"decision": "correct", "corrected_text": "Canberra."}
         assert client.post(reverse("labeling-review-save", args=[gold_answer.uid]), data).status_code == 302
         assert client.get(next_url).status_code == 200, "never twice to the same reviewer"
+        panel = client.get(text_project.get_absolute_url()).content.decode()
+        assert "0 answers wait for review." in panel, "a gold answer waits for no one who reviewed it"
     assert Review.objects.filter(candidate=gold_answer, decision="correct").count() == 3
     gold_answer.refresh_from_db()
     assert gold_answer.review_state == Candidate.ReviewState.REVIEWED, "its state follows the ordinary rule"
