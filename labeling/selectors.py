@@ -60,6 +60,15 @@ def _cast_votes_by(user) -> QuerySet[Vote]:
     return Vote.objects.filter(user=user).exclude(value=Vote.Value.WITHDRAWN)
 
 
+def _unfinished_by(user) -> Exists:
+    """For a queryset of tasks: a candidate of the task has no cast vote of the user (they have not finished it)."""
+    return Exists(
+        Candidate.objects.filter(task=OuterRef("pk")).filter(
+            ~Exists(_cast_votes_by(user).filter(candidate=OuterRef("pk")))
+        )
+    )
+
+
 def fewest_cast_votes() -> Coalesce:
     """For a queryset of tasks: the cast votes of the task's least-voted candidate (0 without candidates)."""
     fewest = (
@@ -116,21 +125,18 @@ def with_judgements_missing(tasks: QuerySet[Task], *, project: Project) -> Query
 
 
 def tasks_open_for(*, user, project: Project) -> QuerySet[Task]:
-    """Ready tasks of the project that still need judgements (gold tasks always do) and that the user may judge and
-    has not finished: the rule of what the queue hands out.
+    """Tasks of the project the queue may hand the user: ready ones that still need judgements, and gold ones
+    (complete or not), that the user may judge and has not finished.
 
     Each row is annotated with ``fewest_votes`` and ``judgements_missing`` (``with_judgements_missing``).
     """
-    not_yet_voted_by_user = Candidate.objects.filter(task=OuterRef("pk")).filter(
-        ~Exists(_cast_votes_by(user).filter(candidate=OuterRef("pk")))
-    )
     # A gold task is handed to everyone who has not judged it, complete or not: its status follows the ordinary
     # rule, so that it shows nothing a person could tell it apart by.
     needs_judgements = Q(status=Task.Status.READY, judgements_missing__gt=0) | Q(
         gold__isnull=False, status__in=Task.JUDGEABLE_STATUSES
     )
     tasks = with_judgements_missing(Task.objects.filter(project=project), project=project)
-    tasks = tasks.filter(Exists(not_yet_voted_by_user)).filter(needs_judgements)
+    tasks = tasks.filter(_unfinished_by(user)).filter(needs_judgements)
     return tasks.filter(Task.judgeable_by_q(user))
 
 
@@ -222,11 +228,8 @@ def tasks_as_shown_to(*, user, tasks: list[Task]) -> list[Task]:
     who has not judged it yet, as every task the queue hands out does; once they have, its own status shows."""
     complete_gold = [task.pk for task in tasks if task.gold is not None and task.status == Task.Status.COMPLETE]
     if complete_gold:
-        unjudged = Candidate.objects.filter(task=OuterRef("pk")).filter(
-            ~Exists(_cast_votes_by(user).filter(candidate=OuterRef("pk")))
-        )
         open_to_user = set(
-            Task.objects.filter(pk__in=complete_gold).filter(Exists(unjudged)).values_list("pk", flat=True)
+            Task.objects.filter(pk__in=complete_gold).filter(_unfinished_by(user)).values_list("pk", flat=True)
         )
         for task in tasks:
             if task.pk in open_to_user:
