@@ -66,7 +66,10 @@ class GeneratingProjectAdmin(ProjectAdmin):
             except GenerationRefused as exc:
                 errors = [str(exc)]
             else:
-                self.message_user(request, f"Imported {batch.prompt_count} prompts into {project}.", messages.SUCCESS)
+                gold = f"; gold set on {batch.gold_tasks_set} existing tasks" if batch.gold_tasks_set else ""
+                self.message_user(
+                    request, f"Imported {batch.prompt_count} prompts into {project}{gold}.", messages.SUCCESS
+                )
                 return redirect(reverse("admin:labeling_project_change", args=[project.pk]))
         context = {
             **self.admin_site.each_context(request),

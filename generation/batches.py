@@ -6,6 +6,7 @@ from django.db import transaction
 from generation.services import image_generation_start
 from generation.text_jobs import answer_candidate_build
 from generation.text_services import text_job_queue
+from labeling.gold import gold_answers_to_review, task_gold_set
 from labeling.importers import parse_prompt_file
 from labeling.models import Candidate, Project, PromptBatch, Task
 
@@ -16,7 +17,8 @@ def prompt_batch_import(
 ) -> PromptBatch:
     """Create a batch and one task per prompt, or nothing at all; with ``generate``, queue each task's generation.
 
-    Raises ``labeling.importers.PromptFileError`` listing every bad line, and
+    Rows with gold make gold tasks; rows naming an existing task set its gold (``batch.gold_tasks_set`` counts
+    those). Raises ``labeling.importers.PromptFileError`` listing every bad line, and
     ``generation.services.GenerationRefused`` when the project cannot generate.
     """
     existing = set(Task.objects.filter(project=project).values_list("prompt", flat=True))
@@ -27,7 +29,10 @@ def prompt_batch_import(
         max_bytes=settings.PROMPT_IMPORT_MAX_BYTES,
         existing_prompts=existing,
         with_answers=project.kind == Project.Kind.TEXT,
+        project=project,
     )
+    gold_rows = [row for row in rows if row.task_id is not None]
+    rows = [row for row in rows if row.task_id is None]
     batch = PromptBatch.objects.create(
         project=project, name=name or filename, uploaded_by=uploaded_by, prompt_count=len(rows)
     )
@@ -40,10 +45,15 @@ def prompt_batch_import(
             created_by=uploaded_by,
             extra=row.extra,
             status=Task.Status.READY if row.response else Task.Status.NEW,
+            gold=row.gold,
         )
         for row in rows
     )
     _imported_answers_create(tasks=tasks, rows=rows)
+    gold_answers_to_review(task_ids=[task.pk for task in tasks if task.gold is not None])
+    for row in gold_rows:
+        task_gold_set(task=Task.objects.select_related("project").get(pk=row.task_id), gold=row.gold)
+    batch.gold_tasks_set = len(gold_rows)
     if generate:
         _generation_queue(batch=batch, user=uploaded_by)
     return batch

@@ -1,9 +1,11 @@
+from django import forms
 from django.contrib import admin
 from django.db.models import Count
 
 from accounts.admin import UserAdmin
 from accounts.models import User
 from labeling.admin_lists import LargeTableAdmin, count_of
+from labeling.gold import GoldError, GoldTarget, gold_clean, gold_for_task, task_gold_set
 from labeling.models import Candidate, Membership, Preference, Project, PromptBatch, Review, Task, Vote
 
 
@@ -40,7 +42,16 @@ class ProjectAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "slug", "description", "kind"]}),
         (
             "Annotation",
-            {"fields": ["candidates_per_task", "votes_per_candidate", "allow_free_prompts", "forbid_self_voting"]},
+            {
+                "fields": [
+                    "candidates_per_task",
+                    "votes_per_candidate",
+                    "max_judgements",
+                    "gold_share",
+                    "allow_free_prompts",
+                    "forbid_self_voting",
+                ]
+            },
         ),
         (
             "Image generation",
@@ -106,10 +117,62 @@ class CandidateInline(admin.TabularInline):
     show_change_link = True
 
 
+class TaskAdminForm(forms.ModelForm):
+    """The task's gold is checked as the batch import checks it (labeling/gold.py); empty makes it ordinary."""
+
+    class Meta:
+        model = Task
+        fields = ["project", "prompt", "source", "batch", "created_by", "status", "extra", "gold"]
+        help_texts = {
+            "gold": (
+                'Leave empty for an ordinary task. Images: {"ratings": {"0": "good", "2": "bad"}, "best": 1} '
+                '("best" may be "tie" or "all_bad"); LLM answers: {"decisions": {"0": {"decision": "correct", '
+                '"text": "the accepted answer"}}} (decision: accept, correct or reject).'
+            )
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        gold, project = cleaned.get("gold"), cleaned.get("project")
+        if gold is None or project is None:
+            return cleaned
+        try:
+            if self.instance.pk:
+                cleaned["gold"] = gold_for_task(gold, task=self.instance, project=project)
+            else:
+                cleaned["gold"] = gold_clean(gold, target=GoldTarget.for_candidates(project, {}))
+        except GoldError as exc:
+            self.add_error("gold", str(exc))
+        return cleaned
+
+
+class GoldListFilter(admin.SimpleListFilter):
+    title = "gold"
+    parameter_name = "gold"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Gold tasks"), ("no", "Ordinary tasks")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(gold__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Task)
 class TaskAdmin(LargeTableAdmin):
-    list_display = ["short_prompt", "project", "status", "source", "created_by", "candidate_count", "created_at"]
-    list_filter = ["status", "source", "project"]
+    form = TaskAdminForm
+    list_display = [
+        "short_prompt",
+        "project",
+        "status",
+        "source",
+        "is_gold",
+        "created_by",
+        "candidate_count",
+        "created_at",
+    ]
+    list_filter = ["status", "source", GoldListFilter, "project"]
     search_fields = ["prompt"]
     list_select_related = ["project", "created_by"]
     raw_id_fields = ["batch", "created_by"]
@@ -117,6 +180,16 @@ class TaskAdmin(LargeTableAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_candidates=count_of(Candidate.objects.all(), "task"))
+
+    def save_model(self, request, obj: Task, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "gold" in form.changed_data:
+            # A gold task's accepted answers go to review, where the queue hands them to every reviewer.
+            task_gold_set(task=obj, gold=obj.gold)
+
+    @admin.display(boolean=True, description="gold")
+    def is_gold(self, obj: Task) -> bool:
+        return obj.gold is not None
 
     @admin.display(description="prompt")
     def short_prompt(self, obj: Task) -> str:

@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -150,6 +150,15 @@ class Membership(models.Model):
     def can(self, capability: str) -> bool:
         return capability in self.CAPABILITIES[self.Role(self.role)]
 
+    @classmethod
+    def is_paused(cls, user, project_id: int) -> bool:
+        """Whether a manager paused the user in the project: no tasks for them, and nothing they send is recorded.
+        A superuser acts as a manager everywhere and is never paused."""
+        return (
+            not user.is_superuser
+            and cls.objects.filter(user=user.pk, project=project_id, paused_at__isnull=False).exists()
+        )
+
 
 class PromptBatch(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="batches")
@@ -224,24 +233,37 @@ class Task(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("labeling-task", kwargs={"pk": self.pk})
 
-    # Who may judge a task: everyone in its project, except, where the project forbids it, the annotator who typed
-    # its prompt. The method and the Q expression state the same rule (labeling/votes.py has its SQL form);
-    # tests/labeling/test_judging_rule.py holds the three to the same answers.
+    # Who may judge a task: everyone in its project who is not paused there, except, where the project forbids it,
+    # the annotator who typed its prompt. The methods and the Q expressions state the same rule (labeling/votes.py
+    # has its SQL form); tests/labeling/test_judging_rule.py holds the three to the same answers. A superuser acts
+    # as a manager everywhere and is never paused.
     def judgeable_by(self, user) -> bool:
-        return not (
+        return not self.judge_paused(user) and not (
             self.project.forbid_self_voting and self.source == self.Source.TYPED and self.created_by_id == user.pk
         )
+
+    def judge_paused(self, user) -> bool:
+        return Membership.is_paused(user, self.project_id)
 
     @staticmethod
     def judgeable_by_q(user, *, via: str = "") -> Q:
         """``judgeable_by`` for a queryset of tasks, or of rows that reach their task through ``via`` ("task__")."""
-        return ~Q(
+        own_prompt = Q(
             **{
                 f"{via}project__forbid_self_voting": True,
                 f"{via}source": Task.Source.TYPED,
                 f"{via}created_by": user.pk,
             }
         )
+        return ~own_prompt & ~Task.judge_paused_q(user, via=via)
+
+    @staticmethod
+    def judge_paused_q(user, *, via: str = "") -> Q:
+        """``Membership.is_paused`` for a queryset of tasks, or of rows that reach their task through ``via``."""
+        if user.is_superuser:
+            return Q(pk__in=[])
+        paused = Membership.objects.filter(user=user.pk, project=OuterRef(f"{via}project"), paused_at__isnull=False)
+        return Q(Exists(paused))
 
 
 class Candidate(models.Model):
@@ -286,6 +308,21 @@ class Candidate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id}#{self.index}"
+
+    # An answer takes reviews while it waits for them; a gold answer also after that, from every reviewer it has
+    # not had (its state follows the same rule as any answer's, so nothing on a page sets it apart).
+    @property
+    def open_to_review(self) -> bool:
+        return self.review_state == self.ReviewState.NEEDS_REVIEW or (
+            self.review_state == self.ReviewState.REVIEWED and self.task.gold is not None
+        )
+
+    @staticmethod
+    def open_to_review_q() -> Q:
+        """``open_to_review`` for a queryset of candidates."""
+        return Q(review_state=Candidate.ReviewState.NEEDS_REVIEW) | Q(
+            review_state=Candidate.ReviewState.REVIEWED, task__gold__isnull=False
+        )
 
 
 class Vote(models.Model):
@@ -461,9 +498,14 @@ class QueueMarker(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    # The place of the last task passed: (queued_at, id), the queue's order. Not a foreign key: the task may go.
-    queued_at = models.DateTimeField()
-    task_id = models.BigIntegerField()
+    # The place of the last task passed: (queued_at, id), the queue's order; null before any. Not a foreign key:
+    # the task may go.
+    queued_at = models.DateTimeField(null=True)
+    task_id = models.BigIntegerField(null=True)
+    # What the queue has handed this person, counted as it hands out: the gold schedule reads these instead of
+    # counting their judgements (labeling.selectors.gold_due).
+    handed_out = models.PositiveIntegerField(default=0)
+    gold_handed_out = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

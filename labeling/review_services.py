@@ -7,12 +7,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from labeling.models import Candidate, Preference, Project, Review, ReviewReservation, Task
-from labeling.review_selectors import review_held_by, review_open_for
-from labeling.votes import VotingError, preference_record
+from labeling.review_selectors import review_held_by, review_open_for, review_queue_for, with_reviews_missing
+from labeling.votes import PAUSED_MESSAGE, JudgePaused, VotingError, preference_record
 
 
 class ReviewError(ValueError):
     """A review that cannot be saved as sent; the message says why and nothing was changed."""
+
+
+class ReviewerPaused(ReviewError):
+    """A manager of the project paused this reviewer; nothing they send is recorded."""
 
 
 def review_reserve_next(*, user, project: Project) -> Candidate | None:
@@ -26,14 +30,12 @@ def review_reserve_next(*, user, project: Project) -> Candidate | None:
         if held is not None:
             ReviewReservation.objects.filter(candidate=held, user=user).update(expires_at=expires_at)
             return held
-        for candidate_id in review_open_for(user=user, project=project).values_list("pk", flat=True)[:20]:
+        for candidate_id in review_queue_for(user=user, project=project).values_list("pk", flat=True)[:20]:
             locked = Candidate.objects.select_for_update(skip_locked=True).filter(pk=candidate_id).first()
             # Re-check under the lock: another reviewer may have taken the last slot meanwhile.
             if locked is None or not review_open_for(user=user, project=project).filter(pk=candidate_id).exists():
                 continue
-            ReviewReservation.objects.update_or_create(
-                candidate=locked, user=user, defaults={"expires_at": expires_at}
-            )
+            ReviewReservation.objects.update_or_create(candidate=locked, user=user, defaults={"expires_at": expires_at})
             return review_open_for(user=user, project=project).get(pk=candidate_id)
     return None
 
@@ -41,7 +43,8 @@ def review_reserve_next(*, user, project: Project) -> Candidate | None:
 def review_submit(
     *, reviewer, candidate: Candidate, decision: str, corrected_text: str = "", reason: str = ""
 ) -> Review:
-    """Record one reviewer's decision; once the project's number of reviews is in, the answer is reviewed."""
+    """Record one reviewer's decision; once the answer has the reviews it needs (``with_reviews_missing``), it is
+    reviewed. A gold answer takes reviews from every reviewer the queue hands it to."""
     if decision not in Review.Decision.values:
         raise ReviewError(f"Unknown decision {decision!r}; choose accept, correct or reject.")
     corrected_text = corrected_text.strip() if decision == Review.Decision.CORRECT else ""
@@ -50,21 +53,26 @@ def review_submit(
             raise ReviewError("The correction is empty. Write the corrected answer, or reject the answer instead.")
         if corrected_text == candidate.text.strip():
             raise ReviewError("The correction is the same as the answer. Accept it instead, or change the text.")
-    project = candidate.task.project
+    task = candidate.task
+    if task.judge_paused(reviewer):
+        raise ReviewerPaused(PAUSED_MESSAGE.format(project=task.project.name))
     with transaction.atomic():
         locked = Candidate.objects.select_for_update().get(pk=candidate.pk)
         if Review.objects.filter(reviewer=reviewer, candidate=locked).exists():
             raise ReviewError("You have already reviewed this answer; your earlier review stands.")
-        if locked.review_state == Candidate.ReviewState.REVIEWED:
+        locked.task = task
+        if locked.review_state == Candidate.ReviewState.REVIEWED and not locked.open_to_review:
             raise ReviewError("This answer has already been reviewed by someone else; nothing was changed.")
-        if locked.review_state != Candidate.ReviewState.NEEDS_REVIEW:
+        if not locked.open_to_review:
             raise ReviewError("This answer is not waiting for review.")
-        reviews_in = locked.reviews.count()
-        others_holding = (
-            locked.review_reservations.filter(expires_at__gt=timezone.now()).exclude(user=reviewer).count()
+        missing = (
+            with_reviews_missing(Candidate.objects.filter(pk=locked.pk), project=task.project)
+            .values_list("reviews_missing", flat=True)
+            .get()
         )
+        others_holding = locked.review_reservations.filter(expires_at__gt=timezone.now()).exclude(user=reviewer).count()
         holds_it = locked.review_reservations.filter(user=reviewer).exists()
-        if not holds_it and reviews_in + others_holding >= project.reviews_per_answer:
+        if task.gold is None and not holds_it and others_holding >= missing:
             raise ReviewError("Another reviewer is working on this answer; take the next one from the queue.")
         try:
             with transaction.atomic():
@@ -79,10 +87,17 @@ def review_submit(
         except IntegrityError:
             raise ReviewError("You have already reviewed this answer; your earlier review stands.") from None
         ReviewReservation.objects.filter(candidate=locked, user=reviewer).delete()
-        if reviews_in + 1 >= project.reviews_per_answer:
-            locked.review_state = Candidate.ReviewState.REVIEWED
-            locked.save(update_fields=["review_state"])
+        review_states_sync(task=task)
     return review
+
+
+def review_states_sync(*, task: Task) -> int:
+    """Mark the task's answers reviewed that have every review they need."""
+    waiting = Candidate.objects.filter(task=task, review_state=Candidate.ReviewState.NEEDS_REVIEW)
+    done = with_reviews_missing(waiting, project=task.project).filter(reviews_missing__lte=0)
+    return Candidate.objects.filter(pk__in=list(done.values_list("pk", flat=True))).update(
+        review_state=Candidate.ReviewState.REVIEWED
+    )
 
 
 PAIR_CHOICES = {"a": "A is better", "b": "B is better", "tie": "Tie", "both_bad": "Both are bad"}
@@ -106,5 +121,7 @@ def pair_preference_record(*, user, task: Task, choice: str) -> Preference:
     preference_choice, chosen = values[choice]
     try:
         return preference_record(user=user, task=task, choice=preference_choice, chosen=chosen)
+    except JudgePaused as error:
+        raise ReviewerPaused(str(error)) from error
     except VotingError as error:
         raise ReviewError(str(error)) from error

@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -10,12 +10,13 @@ from labeling.access import (
     get_task_for_user,
     membership_for,
 )
-from labeling.models import Candidate, Project
+from labeling.models import Candidate, Membership, Project
 from labeling.review_diff import shaded_tokens, word_diff
 from labeling.review_forms import PairForm, ReviewForm
 from labeling.review_selectors import pair_next_for, review_of, review_open_for
 from labeling.review_services import (
     PAIR_CHOICES,
+    ReviewerPaused,
     ReviewError,
     pair_preference_record,
     review_reserve_next,
@@ -36,6 +37,7 @@ def _review_context(candidate: Candidate, user, **extra) -> dict:
         ),
         "weakest_span": (candidate.uncertainty or {}).get("weakest_span"),
         "own_review": review_of(user=user, candidate=candidate),
+        "open_to_review": candidate.open_to_review,
         "corrected_text": candidate.text,
         **extra,
     }
@@ -58,7 +60,8 @@ def review_next(request, slug: str):
     project = get_project_for_user(user=request.user, slug=slug, capability=Capability.REVIEW)
     candidate = review_reserve_next(user=request.user, project=project)
     if candidate is None:
-        return render(request, "labeling/review_empty.html", {"project": project})
+        paused = Membership.is_paused(request.user, project.pk)
+        return render(request, "labeling/review_empty.html", {"project": project, "paused": paused})
     return redirect("labeling-review-answer", uid=candidate.uid)
 
 
@@ -84,7 +87,9 @@ def review_save(request, uid):
             reason=form.cleaned_data["reason"],
         )
     except ReviewError as error:
-        return _review_refused(request, candidate, form, str(error))
+        return _review_refused(
+            request, candidate, form, str(error), status=403 if isinstance(error, ReviewerPaused) else 400
+        )
     decision = form.cleaned_data["decision"]
     if decision == "correct":
         return redirect("labeling-review-saved", uid=candidate.uid)
@@ -92,7 +97,7 @@ def review_save(request, uid):
     return redirect("labeling-review-next", slug=candidate.task.project.slug)
 
 
-def _review_refused(request, candidate: Candidate, form: ReviewForm, error: str):
+def _review_refused(request, candidate: Candidate, form: ReviewForm, error: str, *, status: int = 400):
     """The review page again with the reviewer's text kept, so no correction is lost."""
     context = _review_context(
         candidate,
@@ -102,7 +107,7 @@ def _review_refused(request, candidate: Candidate, form: ReviewForm, error: str)
         reason=form.data.get("reason", ""),
         editing=form.data.get("decision") == "correct",
     )
-    return render(request, "labeling/review.html", context, status=400)
+    return render(request, "labeling/review.html", context, status=status)
 
 
 @require_GET
@@ -147,6 +152,8 @@ def pair_save(request, pk: int):
         if not form.is_valid():
             raise ReviewError(f"Unknown choice; choose one of: {', '.join(PAIR_CHOICES)}.")
         pair_preference_record(user=request.user, task=task, choice=form.cleaned_data["choice"])
+    except ReviewerPaused as error:
+        return HttpResponseForbidden(str(error), content_type="text/plain; charset=utf-8")
     except ReviewError as error:
         messages.error(request, str(error))
     else:

@@ -1,9 +1,11 @@
+import math
+import random
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from labeling.models import (
@@ -87,12 +89,17 @@ def _cast_votes_by(user) -> QuerySet[Vote]:
     return Vote.objects.filter(user=user).exclude(value=Vote.Value.WITHDRAWN)
 
 
-def fewest_cast_votes() -> Coalesce:
-    """For a queryset of tasks: the cast votes of the task's least-voted candidate (0 without candidates).
+def _unfinished_by(user) -> Exists:
+    """For a queryset of tasks: a candidate of the task has no cast vote of the user (they have not finished it)."""
+    return Exists(
+        Candidate.objects.filter(task=OuterRef("pk")).filter(
+            ~Exists(_cast_votes_by(user).filter(candidate=OuterRef("pk")))
+        )
+    )
 
-    A task is full when this reaches its project's overlap: the ORM form of the completion rule, which
-    labeling/votes.py states in SQL for the vote's own statements (tests hold the two to the same answers).
-    """
+
+def fewest_cast_votes() -> Coalesce:
+    """For a queryset of tasks: the cast votes of the task's least-voted candidate (0 without candidates)."""
     fewest = (
         Candidate.objects.filter(task=OuterRef("pk"))
         .annotate(cast=Count("votes", filter=_CAST))
@@ -100,15 +107,6 @@ def fewest_cast_votes() -> Coalesce:
         .values("cast")[:1]
     )
     return Coalesce(Subquery(fewest), 0)
-
-
-def unjudged_by(user) -> Exists:
-    """For a queryset of tasks: the task has a candidate the user has not judged (no cast vote)."""
-    return Exists(
-        Candidate.objects.filter(task=OuterRef("pk")).filter(
-            ~Exists(_cast_votes_by(user).filter(candidate=OuterRef("pk")))
-        )
-    )
 
 
 def queue_place_after(place: tuple[datetime, int] | None) -> Q:
@@ -124,30 +122,81 @@ def queue_place_after(place: tuple[datetime, int] | None) -> Q:
 
 def queue_marker_of(*, user, project: Project) -> tuple[datetime, int] | None:
     """Where the queue starts looking for the user (see QueueMarker), or None from the start."""
-    return QueueMarker.objects.filter(user=user, project=project).values_list("queued_at", "task_id").first()
+    place = QueueMarker.objects.filter(user=user, project=project).values_list("queued_at", "task_id").first()
+    return place if place is not None and place[1] is not None else None
 
 
 def tasks_passed_by(user) -> Q:
     """Ready tasks the queue may leave behind the user's marker for good: finished by them, or not theirs to judge."""
-    return ~unjudged_by(user) | ~Task.judgeable_by_q(user)
+    return ~_unfinished_by(user) | ~Task.judgeable_by_q(user)
+
+
+def _votes_split(*, max_judgements: int) -> Exists:
+    """For a queryset of tasks: a candidate's votes disagree (👍 and 👎 both cast) and it may take another."""
+    split = (
+        Candidate.objects.filter(task=OuterRef("pk"))
+        .annotate(cast=Count("votes", filter=_CAST), kinds=Count("votes__value", filter=_CAST, distinct=True))
+        .filter(kinds__gt=1, cast__lt=max_judgements)
+    )
+    return Exists(split)
+
+
+def _picks_differ() -> Exists:
+    """For a queryset of tasks: its best picks disagree (different candidates, or a candidate and a tie…)."""
+    differing = (
+        Preference.objects.filter(task=OuterRef("pk"))
+        .values("task")
+        .annotate(
+            kinds=Count("chosen", distinct=True)
+            + Count(Case(When(chosen__isnull=True, then=F("choice"))), distinct=True)
+        )
+        .filter(kinds__gt=1)
+    )
+    return Exists(differing)
+
+
+def with_judgements_missing(tasks: QuerySet[Task], *, project: Project) -> QuerySet[Task]:
+    """Tasks of ``project`` annotated with ``fewest_votes`` and ``judgements_missing``: how many more people the
+    task needs before it is full.
+
+    A task needs its project's overlap of cast votes on each candidate; where its judgements disagree (a candidate's
+    votes are split, or the best picks differ), one more at a time, up to the project's most judgements per item
+    (adaptive overlap). The ORM form of the completion rule that labeling/votes.py states in SQL for the vote's own
+    statements (tests/labeling/test_judging_rule.py holds the two to the same answers). Gold tasks complete by the
+    same rule; the queue hands them out regardless (``tasks_open_for``).
+    """
+    max_judgements = project.max_judgements
+    disputed = _votes_split(max_judgements=max_judgements) | (_picks_differ() & Q(fewest_votes__lt=max_judgements))
+    return tasks.annotate(fewest_votes=fewest_cast_votes()).annotate(
+        judgements_missing=Greatest(
+            Value(project.votes_per_candidate) - F("fewest_votes"),
+            Case(When(disputed, then=Value(1)), default=Value(0)),
+        )
+    )
 
 
 def tasks_open_for(*, user, project: Project) -> QuerySet[Task]:
-    """Ready tasks of the project that still need votes and that the user has not finished, from their marker on.
+    """Tasks of the project the queue may hand the user: ready ones after their QueueMarker that still need
+    judgements, and gold ones (complete or not), that the user may judge and has not finished.
 
-    Each row is annotated with ``fewest_votes``: the cast votes of its least-voted candidate.
+    Each row is annotated with ``fewest_votes`` and ``judgements_missing`` (``with_judgements_missing``).
     """
-    tasks = (
-        Task.objects.filter(project=project, status=Task.Status.READY)
-        .filter(queue_place_after(queue_marker_of(user=user, project=project)))
-        .annotate(fewest_votes=fewest_cast_votes())
-        .filter(unjudged_by(user), fewest_votes__lt=project.votes_per_candidate)
+    # A gold task is handed to everyone who has not judged it, complete or not: its status follows the ordinary
+    # rule, so that it shows nothing a person could tell it apart by.
+    after_marker = queue_place_after(queue_marker_of(user=user, project=project))
+    needs_judgements = Q(after_marker, status=Task.Status.READY, judgements_missing__gt=0) | Q(
+        gold__isnull=False, status__in=Task.JUDGEABLE_STATUSES
     )
+    tasks = with_judgements_missing(Task.objects.filter(project=project), project=project)
+    tasks = tasks.filter(_unfinished_by(user)).filter(needs_judgements)
     return tasks.filter(Task.judgeable_by_q(user))
 
 
 def tasks_unheld_for(*, user, project: Project, now: datetime) -> QuerySet[Task]:
-    """Open tasks whose remaining slots are not all held by other annotators still at work on them, oldest first."""
+    """Open tasks whose remaining slots are not all held by other annotators still at work on them, oldest first.
+
+    A gold task has no slots to run out of: everyone who has not judged it may take it.
+    """
     # A holder who has judged every candidate is done with the task and no longer takes a slot.
     unjudged_by_holder = Candidate.objects.filter(task=OuterRef("task")).filter(
         ~Exists(
@@ -167,7 +216,7 @@ def tasks_unheld_for(*, user, project: Project, now: datetime) -> QuerySet[Task]
     return (
         tasks_open_for(user=user, project=project)
         .annotate(held_by_others=Coalesce(Subquery(held_by_others), 0))
-        .filter(held_by_others__lt=project.votes_per_candidate - F("fewest_votes"))
+        .filter(Q(gold__isnull=False) | Q(held_by_others__lt=F("judgements_missing")))
         .order_by("queued_at", "pk")
     )
 
@@ -178,17 +227,65 @@ def task_held_by(*, user, project: Project, now: datetime) -> Task | None:
     return tasks_open_for(user=user, project=project).filter(pk__in=held).order_by("queued_at", "pk").first()
 
 
-def task_next_for(*, user, project: Project, skipped: Collection[int] = ()) -> Task | None:
-    """The task the queue would give the user now: the one held for them, else the oldest open one.
+def gold_due(*, judged: int, gold_judged: int, share: float, seed: str) -> bool:
+    """Whether the next hand-out to a person should be gold, so that gold makes ``share`` of what they judge.
 
-    Tasks the user skipped come last, so they return only when nothing else is left.
+    Jittered systematic sampling: the (g+1)-th gold item falls at a point drawn (seeded by the person, the project
+    and g) within the (g+1)-th stretch of 1/share hand-outs, so after n hand-outs a person has judged
+    floor(n * share) or one more gold items, never at a fixed period they could learn.
     """
+    if share <= 0:
+        return False
+    offset = random.Random(f"{seed}:{gold_judged}").random()  # noqa: S311 (a schedule, not a secret)
+    return gold_judged < math.floor((judged + 1) * share + offset)
+
+
+def _gold_due_for(*, user, project: Project) -> bool:
+    """``gold_due`` from what the queue has handed the user so far (QueueMarker's counts, not their history)."""
+    handed, gold = QueueMarker.objects.filter(user=user, project=project).values_list(
+        "handed_out", "gold_handed_out"
+    ).first() or (0, 0)
+    return gold_due(judged=handed, gold_judged=gold, share=project.gold_share, seed=f"{project.pk}:{user.pk}")
+
+
+def queue_for(*, user, project: Project, now: datetime, skipped: Collection[int] = ()) -> list[QuerySet[Task]]:
+    """What the queue hands the user next, in order: the first task of the first part that has one.
+
+    Gold tasks come first when one is due (``gold_due``) and after the ordinary ones otherwise; tasks the user
+    skipped come last of all. A gold task looks like any other on every page, and judgements of it are stored as
+    any others.
+    """
+    unheld = tasks_unheld_for(user=user, project=project, now=now)
+    # ``status`` again on the ordinary part, which is all ready tasks, so that it walks the queue's index.
+    gold, ordinary = unheld.filter(gold__isnull=False), unheld.filter(gold__isnull=True, status=Task.Status.READY)
+    kinds = [gold, ordinary] if _gold_due_for(user=user, project=project) else [ordinary, gold]
+    return [tasks.exclude(pk__in=skipped) for tasks in kinds] + [tasks.filter(pk__in=skipped) for tasks in kinds]
+
+
+def task_next_for(*, user, project: Project, skipped: Collection[int] = ()) -> Task | None:
+    """The task the queue would give the user now: the one held for them, else the first of ``queue_for``."""
     now = timezone.now()
     held = task_held_by(user=user, project=project, now=now)
     if held is not None:
         return held
-    tasks = tasks_unheld_for(user=user, project=project, now=now)
-    return tasks.exclude(pk__in=skipped).first() or tasks.filter(pk__in=skipped).first()
+    return next(
+        (task for tasks in queue_for(user=user, project=project, now=now, skipped=skipped) if (task := tasks.first())),
+        None,
+    )
+
+
+def tasks_as_shown_to(*, user, tasks: list[Task]) -> list[Task]:
+    """The tasks with the status a page shows this user: a complete gold task shows as ready for feedback to anyone
+    who has not judged it yet, as every task the queue hands out does; once they have, its own status shows."""
+    complete_gold = [task.pk for task in tasks if task.gold is not None and task.status == Task.Status.COMPLETE]
+    if complete_gold:
+        open_to_user = set(
+            Task.objects.filter(pk__in=complete_gold).filter(_unfinished_by(user)).values_list("pk", flat=True)
+        )
+        for task in tasks:
+            if task.pk in open_to_user:
+                task.status = Task.Status.READY  # shown only: nothing saves a task a page renders
+    return tasks
 
 
 # "Tasks left" counts this many at most: each open task costs a look at its votes, so an exact count
@@ -201,6 +298,7 @@ class AnnotatorProgress:
     votes_today: int
     votes_total: int
     tasks_left: int
+    paused: bool = False
 
     @property
     def tasks_left_more(self) -> bool:
@@ -224,11 +322,12 @@ def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
     since = Q(created_at__gte=counted_at) if counted_at is not None else Q()
     counts = recent.aggregate(since=Count("pk", filter=since), today=Count("pk", filter=Q(created_at__gte=midnight)))
     return AnnotatorProgress(
+        paused=Membership.is_paused(user, project.pk),
         votes_today=counts["today"],
         votes_total=counted + counts["since"],
-        tasks_left=tasks_open_for(user=user, project=project).order_by("queued_at", "pk")[
-            :TASKS_LEFT_SHOWN_AT_MOST
-        ].count(),
+        tasks_left=tasks_open_for(user=user, project=project)
+        .order_by("queued_at", "pk")[:TASKS_LEFT_SHOWN_AT_MOST]
+        .count(),
     )
 
 

@@ -3,12 +3,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from labeling.models import MemberCounts, Project, ProjectCounts, QueueMarker, Task, TaskReservation, Vote
 from labeling.selectors import (
     project_counts_count,
+    queue_for,
     queue_marker_of,
     queue_place_after,
     task_held_by,
@@ -20,10 +21,10 @@ from labeling.selectors import (
 CLAIM_ATTEMPTS = 5
 
 
-def _lock_first(tasks: QuerySet[Task], skipped: Collection[int]) -> Task | None:
-    """Lock the first open task, skipped ones last; first passing over tasks others have locked, then waiting."""
+def _lock_first(parts: list[QuerySet[Task]]) -> Task | None:
+    """Lock the first task of the queue's parts; first passing over tasks others have locked, then waiting."""
     for skip_locked in (True, False):
-        for part in (tasks.exclude(pk__in=skipped), tasks.filter(pk__in=skipped)):
+        for part in parts:
             task = part.select_for_update(skip_locked=skip_locked).first()
             if task is not None:
                 return task
@@ -33,8 +34,9 @@ def _lock_first(tasks: QuerySet[Task], skipped: Collection[int]) -> Task | None:
 def task_claim_next(*, user, project: Project, skipped: Collection[int] = ()) -> Task | None:
     """Hold the next task for the user and return it, or None when nothing is open to them.
 
-    The user's own unfinished hold comes first; otherwise the oldest task with an open slot,
-    skipped tasks last. Holds expire after QUEUE_RESERVATION_SECONDS; one hold per user and project.
+    The user's own unfinished hold comes first; otherwise the first task of ``queue_for`` (gold mixed in at the
+    project's share, skipped tasks last); none for a paused member. Holds expire after QUEUE_RESERVATION_SECONDS;
+    one hold per user and project.
     """
     queue_marker_advance(user=user, project=project)
     passed_over: set[int] = set()
@@ -47,19 +49,27 @@ def task_claim_next(*, user, project: Project, skipped: Collection[int] = ()) ->
             if held is not None:
                 TaskReservation.objects.filter(task=held, user=user).update(expires_at=expires_at)
                 return held
-            unheld = tasks_unheld_for(user=user, project=project, now=now)
-            task = _lock_first(unheld.exclude(pk__in=passed_over), skipped)
+            parts = queue_for(user=user, project=project, now=now, skipped=skipped)
+            task = _lock_first([part.exclude(pk__in=passed_over) for part in parts])
             if task is None:
                 return None
             # A new statement sees every hold committed before we got the lock, which the
             # statement that found the task may have missed.
-            if not unheld.filter(pk=task.pk).exists():
+            if not tasks_unheld_for(user=user, project=project, now=now).filter(pk=task.pk).exists():
                 passed_over.add(task.pk)
                 continue
             TaskReservation.objects.filter(user=user, task__project=project).delete()
             TaskReservation.objects.create(task=task, user=user, expires_at=expires_at)
+            _handed_out_count(user=user, project=project, gold=task.gold is not None)
             return task
     return None
+
+
+def _handed_out_count(*, user, project: Project, gold: bool) -> None:
+    QueueMarker.objects.get_or_create(user=user, project=project)
+    QueueMarker.objects.filter(user=user, project=project).update(
+        handed_out=F("handed_out") + 1, gold_handed_out=F("gold_handed_out") + int(gold)
+    )
 
 
 def queue_marker_advance(*, user, project: Project) -> None:

@@ -9,11 +9,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from labeling.access import get_candidate_for_user, get_project_for_user, get_task_for_user, membership_for
 from labeling.media import local_path
-from labeling.models import Candidate, Project, Task
-from labeling.selectors import annotator_progress, project_progress_for_user, task_candidates_for
+from labeling.models import Candidate, Membership, Project, Task
+from labeling.selectors import (
+    annotator_progress,
+    project_progress_for_user,
+    task_candidates_for,
+    tasks_as_shown_to,
+)
 from labeling.services import task_claim_next, task_release
 from labeling.votes import (
+    PAUSED_MESSAGE,
     InvalidVote,
+    JudgePaused,
     OwnPromptForbidden,
     TaskNotOpen,
     VotingError,
@@ -43,13 +50,16 @@ def project_detail(request, slug: str):
         {
             "project": project,
             "membership": membership_for(user=request.user, project=project),
-            "recent_tasks": project.tasks.order_by("-created_at")[:20],
+            "recent_tasks": tasks_as_shown_to(
+                user=request.user, tasks=list(project.tasks.order_by("-created_at")[:20])
+            ),
             "progress": annotator_progress(user=request.user, project=project),
         },
     )
 
 
 def _task_context(request: HttpRequest, task: Task) -> dict:
+    tasks_as_shown_to(user=request.user, tasks=[task])
     candidates, preference = task_candidates_for(user=request.user, task=task)
     refusal = judging_refusal(user=request.user, task=task)
     voting_open = refusal is None
@@ -61,6 +71,7 @@ def _task_context(request: HttpRequest, task: Task) -> dict:
         "may_pick": voting_open and len(candidates) >= 2,
         "judged_all": bool(candidates) and all(candidate.my_vote for candidate in candidates),
         "own_prompt": isinstance(refusal, OwnPromptForbidden),
+        "paused": isinstance(refusal, JudgePaused),
         "job": task.generation_jobs.order_by("-created_at").first(),
     }
 
@@ -98,7 +109,9 @@ def candidate_image(request, uid):
 
 def _voting_error(request: HttpRequest, error: VotingError) -> HttpResponse:
     """A refused vote or pick: the reason, with a status scripts can tell apart. Nothing was changed."""
-    status = 409 if isinstance(error, TaskNotOpen) else 403 if isinstance(error, OwnPromptForbidden) else 400
+    status = (
+        409 if isinstance(error, TaskNotOpen) else 403 if isinstance(error, OwnPromptForbidden | JudgePaused) else 400
+    )
     if request.htmx or error.task is None:
         return HttpResponse(str(error), status=status, content_type="text/plain; charset=utf-8")
     return render(request, "labeling/voting_error.html", {"message": str(error), "task": error.task}, status=status)
@@ -150,7 +163,10 @@ def task_preference(request, pk: int):
 def _go_to_next(request: HttpRequest, project: Project, *, leaving: str = "") -> HttpResponse:
     task = task_claim_next(user=request.user, project=project, skipped=request.session.get(SKIPPED_SESSION_KEY, []))
     if task is None:
-        messages.info(request, f"Nothing is waiting for you in {project.name} right now. Thank you!")
+        if Membership.is_paused(request.user, project.pk):
+            messages.warning(request, PAUSED_MESSAGE.format(project=project.name))
+        else:
+            messages.info(request, f"Nothing is waiting for you in {project.name} right now. Thank you!")
         return redirect(project)
     if str(task.pk) == leaving:
         messages.info(request, "This task is still yours: judge every candidate first, or skip it.")

@@ -8,8 +8,11 @@ wrote nothing is the reason worked out, through the access helpers and the task'
 annotator sees (404, 403, 409, or 400 with a message). The SQL here is the one hand-written form of those rules;
 ``tests/labeling/test_judging_rule.py`` holds it to the same answers as ``Task.judgeable_by`` and the queue.
 
-Completion and reopening are conditional updates run after the vote that may cause them, in autocommit: each
-reads the votes when it runs, so whichever of several concurrent votes runs last sees all of them, without a lock.
+Completion and reopening are one conditional update run after the vote or pick that may cause them, in
+autocommit: it reads the judgements when it runs, so whichever of several concurrent votes runs last sees all of
+them, without a lock. A task is full when each candidate has the project's overlap of cast votes, and, where its
+judgements disagree, one more at a time up to the project's most judgements per item (adaptive overlap). A gold
+task completes by the same rule, so its status sets it apart from no other; the queue hands it out regardless.
 """
 
 from uuid import UUID
@@ -41,14 +44,22 @@ class OwnPromptForbidden(VotingError):
     """The project does not let annotators judge outputs of prompts they typed themselves."""
 
 
+class JudgePaused(VotingError):
+    """A manager of the project paused this person: they get no more tasks and may not judge."""
+
+
 OWN_PROMPT_MESSAGE = "You wrote this prompt, and this project does not let you judge the outputs of your own prompt."
+PAUSED_MESSAGE = (
+    "A manager of {project} has paused your work here: no tasks for you, and nothing you send is recorded,"
+    " until they reinstate you."
+)
 
 _ANNOTATING_ROLES = [
     role for role, capabilities in Membership.CAPABILITIES.items() if Membership.Capability.ANNOTATE in capabilities
 ]
 
-# The candidate, when this user may judge it now. Parameters: uid, user, superuser, the roles, typed, the statuses
-# (the f-strings below only add placeholders, never values).
+# The candidate, when this user may judge it now (a member not paused in its project; a superuser is never paused).
+# Parameters: uid, user, superuser, the roles, typed, the statuses (the f-strings below only add placeholders).
 JUDGEABLE_CANDIDATE_SQL = (
     "SELECT c.id FROM labeling_candidate c"  # noqa: S608
     " JOIN labeling_task t ON t.id = c.task_id JOIN labeling_project p ON p.id = t.project_id"
@@ -56,7 +67,8 @@ JUDGEABLE_CANDIDATE_SQL = (
     f" AND t.status IN ({', '.join(f'%(status_{n})s' for n in range(len(Task.JUDGEABLE_STATUSES)))})"
     " AND (%(superuser)s OR EXISTS (SELECT 1 FROM labeling_membership m"
     " WHERE m.user_id = %(user)s AND m.project_id = p.id"
-    f" AND m.role IN ({', '.join(f'%(role_{n})s' for n in range(len(_ANNOTATING_ROLES)))})))"
+    f" AND m.role IN ({', '.join(f'%(role_{n})s' for n in range(len(_ANNOTATING_ROLES)))})"
+    " AND m.paused_at IS NULL))"
     " AND NOT (p.forbid_self_voting AND t.source = %(typed)s"
     " AND t.created_by_id IS NOT NULL AND t.created_by_id = %(user)s)"
 )
@@ -74,28 +86,55 @@ VOTE_WITHDRAW_SQL = (
     f" WHERE user_id = %(user)s AND candidate_id IN ({JUDGEABLE_CANDIDATE_SQL}) RETURNING candidate_id"
 )
 
-# When a task is full: no candidate of it has fewer cast votes than the project's overlap.
-_SHORT_CANDIDATE_SQL = (
-    "SELECT 1 FROM labeling_candidate short WHERE short.task_id = labeling_task.id"
-    " AND (SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = short.id AND v.value <> %(withdrawn)s)"
-    " < (SELECT p.votes_per_candidate FROM labeling_project p WHERE p.id = labeling_task.project_id)"
+# When a task is full (the queue's ORM form is labeling/selectors.py's ``with_judgements_missing``): it has
+# candidates, and none of them is short. A candidate is short while it has fewer cast votes than the project's
+# overlap, or while its judgements disagree (its votes are split, or its task's best picks differ) and it has
+# fewer than the project's most judgements per item: a disputed item takes one more judgement at a time.
+_PROJECT_SETTING_SQL = "(SELECT p.{} FROM labeling_project p WHERE p.id = labeling_task.project_id)"
+_PICKS_DIFFER_SQL = (
+    "(SELECT COUNT(DISTINCT pr.chosen_id) + COUNT(DISTINCT CASE WHEN pr.chosen_id IS NULL THEN pr.choice END)"
+    " FROM labeling_preference pr WHERE pr.task_id = labeling_task.id) > 1"
 )
-_TASK_OF_CANDIDATE_SQL = "labeling_task.id = (SELECT c.task_id FROM labeling_candidate c WHERE c.id = %(candidate)s)"
-
-# Only the voted candidate reaching the overlap can complete its task, so most votes stop at its count first.
-TASK_COMPLETE_IF_FULL_SQL = (
-    "UPDATE labeling_task SET status = %(complete)s, updated_at = %(now)s"  # noqa: S608
-    f" WHERE {_TASK_OF_CANDIDATE_SQL} AND status = %(ready)s"
-    " AND (SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = %(candidate)s AND v.value <> %(withdrawn)s)"
-    " >= (SELECT p.votes_per_candidate FROM labeling_project p WHERE p.id = labeling_task.project_id)"
+_SHORT_HAVING_SQL = (
+    f"COUNT(v.id) < {_PROJECT_SETTING_SQL.format('votes_per_candidate')}"
+    f" OR (COUNT(v.id) < {_PROJECT_SETTING_SQL.format('max_judgements')}"
+    f" AND (COUNT(DISTINCT v.value) > 1 OR {_PICKS_DIFFER_SQL}))"
+)
+_SHORT_CANDIDATE_SQL = (
+    "SELECT 1 FROM labeling_candidate short"  # noqa: S608
+    " LEFT JOIN labeling_vote v ON v.candidate_id = short.id AND v.value <> %(withdrawn)s"
+    f" WHERE short.task_id = labeling_task.id GROUP BY short.id HAVING {_SHORT_HAVING_SQL}"
+)
+_VOTED_CANDIDATE_SHORT_SQL = (
+    "SELECT 1 FROM labeling_vote v WHERE v.candidate_id = %(candidate)s AND v.value <> %(withdrawn)s"  # noqa: S608
+    f" GROUP BY v.candidate_id HAVING {_SHORT_HAVING_SQL}"
+)
+_TASK_FULL_SQL = (
+    "EXISTS (SELECT 1 FROM labeling_candidate c WHERE c.task_id = labeling_task.id)"  # noqa: S608
     f" AND NOT EXISTS ({_SHORT_CANDIDATE_SQL})"
 )
 
-TASK_REOPEN_IF_SHORT_SQL = (
-    # Back in the queue at its end, after every annotator's QueueMarker, so the queue hands it out again.
-    "UPDATE labeling_task SET status = %(ready)s, updated_at = %(now)s, queued_at = %(now)s"  # noqa: S608
-    f" WHERE {_TASK_OF_CANDIDATE_SQL} AND status = %(complete)s AND EXISTS ({_SHORT_CANDIDATE_SQL})"
+
+def _status_sync_sql(*, task: str, ready_check: str) -> str:
+    """Complete the ready task when full, reopen the complete task when not; ``ready_check`` is a cheap test
+    that most votes fail before the whole task is read. A reopened task goes back in the queue at its end
+    (``queued_at``), after every annotator's QueueMarker, so the queue hands it out again."""
+    return (
+        "UPDATE labeling_task SET updated_at = %(now)s,"  # noqa: S608
+        " queued_at = CASE WHEN status = %(complete)s THEN %(now)s ELSE queued_at END,"
+        " status = CASE WHEN status = %(ready)s THEN %(complete)s ELSE %(ready)s END"
+        f" WHERE {task} AND ((status = %(ready)s AND {ready_check} AND {_TASK_FULL_SQL})"
+        f" OR (status = %(complete)s AND NOT ({_TASK_FULL_SQL})))"
+    )
+
+
+# After a vote: only the voted candidate reaching what it needs can complete its task, so most votes stop there
+# (a candidate left without cast votes passes this test, and the whole task's reading decides).
+TASK_STATUS_SYNC_AFTER_VOTE_SQL = _status_sync_sql(
+    task="labeling_task.id = (SELECT c.task_id FROM labeling_candidate c WHERE c.id = %(candidate)s)",
+    ready_check=f"NOT EXISTS ({_VOTED_CANDIDATE_SHORT_SQL})",
 )
+TASK_STATUS_SYNC_SQL = _status_sync_sql(task="labeling_task.id = %(task)s", ready_check="TRUE")
 
 
 def _now() -> object:
@@ -114,9 +153,10 @@ def _judging_params(*, user, uid: UUID) -> dict:
     return params
 
 
-def _task_params(candidate_id: int, *, now) -> dict:
+def _task_params(*, now, candidate_id: int | None = None, task_id: int | None = None) -> dict:
     return {
         "candidate": candidate_id,
+        "task": task_id,
         "ready": Task.Status.READY.value,
         "complete": Task.Status.COMPLETE.value,
         "withdrawn": int(Vote.Value.WITHDRAWN),
@@ -143,6 +183,8 @@ def task_for_judging(*, user, uid: UUID) -> Task:
 def judging_refusal(*, user, task: Task, status: str | None = None) -> VotingError | None:
     """Why the user may not judge the task now (``status``: the task's current one, when read afresh), or None."""
     if not task.judgeable_by(user):
+        if task.judge_paused(user):
+            return JudgePaused(PAUSED_MESSAGE.format(project=task.project.name), task=task)
         return OwnPromptForbidden(OWN_PROMPT_MESSAGE, task=task)
     status = status or task.status
     if status in Task.JUDGEABLE_STATUSES:
@@ -169,7 +211,9 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> Vote.Value:
         if vote_value == Vote.Value.WITHDRAWN:
             candidate_id = _written(cursor, VOTE_WITHDRAW_SQL, params)
             if candidate_id is not None:
-                cursor.execute(TASK_REOPEN_IF_SHORT_SQL, _task_params(candidate_id, now=params["now"]))
+                cursor.execute(
+                    TASK_STATUS_SYNC_AFTER_VOTE_SQL, _task_params(candidate_id=candidate_id, now=params["now"])
+                )
             elif refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
                 raise refusal
             return vote_value
@@ -181,8 +225,14 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> Vote.Value:
             candidate_id = _written(cursor, VOTE_UPSERT_SQL, params)
             if candidate_id is None:
                 raise TaskNotOpen("This task changed while you voted. Nothing was recorded; please vote again.")
-        cursor.execute(TASK_COMPLETE_IF_FULL_SQL, _task_params(candidate_id, now=params["now"]))
+        cursor.execute(TASK_STATUS_SYNC_AFTER_VOTE_SQL, _task_params(candidate_id=candidate_id, now=params["now"]))
     return vote_value
+
+
+def task_status_sync(*, task_id: int) -> None:
+    """Complete or reopen the task as its judgements now say (after a pick)."""
+    with connection.cursor() as cursor:
+        cursor.execute(TASK_STATUS_SYNC_SQL, _task_params(task_id=task_id, now=_now()))
 
 
 def preference_record(*, user, task: Task, choice: str, chosen: Candidate | None = None) -> Preference:
@@ -211,4 +261,5 @@ def preference_record(*, user, task: Task, choice: str, chosen: Candidate | None
             unique_fields=["user", "task"],
             update_fields=["choice", "chosen", "updated_at"],
         )
+    task_status_sync(task_id=task.pk)
     return preference

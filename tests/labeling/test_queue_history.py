@@ -33,8 +33,10 @@ def press_next(client, project):
 
 @pytest.fixture
 def wide_project(project):
-    """Room for many annotators per task, so finished tasks stay open to others."""
+    """Room for many annotators per task, so finished tasks stay open to others; no gold, so that everyone is
+    handed the same kind of task."""
     project.votes_per_candidate = 5
+    project.gold_share = 0
     project.save()
     return project
 

@@ -10,7 +10,10 @@ from labeling.models import Project
 
 
 class Command(BaseCommand):
-    help = "Import a prompt batch (CSV with a 'prompt' column, or JSONL) into a project. All or nothing."
+    help = (
+        "Import a prompt batch (CSV with a 'prompt' column, or JSONL) into a project, gold fields included."
+        " All or nothing."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("project", help="project slug")
@@ -42,6 +45,9 @@ class Command(BaseCommand):
         except GenerationRefused as exc:
             raise CommandError(f"Nothing imported: {exc}") from None
         queued = f"; image generation queued for {batch.prompt_count} tasks" if generate else ""
+        gold = f"; gold set on {batch.gold_tasks_set} existing tasks" if batch.gold_tasks_set else ""
         self.stdout.write(
-            self.style.SUCCESS(f"Imported {batch.prompt_count} prompts into {target.slug} as batch {batch.pk}{queued}.")
+            self.style.SUCCESS(
+                f"Imported {batch.prompt_count} prompts into {target.slug} as batch {batch.pk}{queued}{gold}."
+            )
         )
