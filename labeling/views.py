@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from labeling.access import get_candidate_for_user, get_project_for_user, get_task_for_user, membership_for
-from labeling.models import Candidate, Project, Task
+from labeling.models import Candidate, Membership, Project, Task
 from labeling.selectors import annotator_progress, project_progress_for_user, task_candidates_for
 from labeling.services import task_claim_next, task_release
 from labeling.votes import (
@@ -34,12 +34,14 @@ def dashboard(request):
 @require_GET
 def project_detail(request, slug: str):
     project = get_project_for_user(user=request.user, slug=slug)
+    membership = membership_for(user=request.user, project=project)
     return render(
         request,
         "labeling/project.html",
         {
             "project": project,
-            "membership": membership_for(user=request.user, project=project),
+            "membership": membership,
+            "may_see_quality": membership.can(Membership.Capability.REVIEW),
             "recent_tasks": project.tasks.order_by("-created_at")[:20],
             "progress": annotator_progress(user=request.user, project=project),
         },

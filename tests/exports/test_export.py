@@ -141,7 +141,7 @@ def test_the_preferences_table_loads_into_diffusion_dpo_columns(oxen_repo, feedb
 
 def test_the_command_exports_one_project_and_dry_runs_write_nothing(oxen_repo, feedback, project, capsys):
     call_command("export_oxen", "--dry-run")
-    assert "votes 4, preferences 9, reviews 3, text_dpo 2, images 8" in capsys.readouterr().out
+    assert "votes 4, preferences 9, reviews 3, text_dpo 2, annotators 4, images 8" in capsys.readouterr().out
     assert not ExportRun.objects.exists()
 
     call_command("export_oxen", "--project", project.slug)

@@ -1,0 +1,103 @@
+"""A project's judgements as numpy arrays, read straight from the database cursor.
+
+At a million judgements, model instances (or even Django's per-value conversion) would cost more than every
+figure together: each query returns plain numbers only. Timestamps come as seconds since 1970, computed by the
+database; labels are small integer codes (``PICK_TIE``, ``REVIEW_CODES``).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connection
+from django.db.models import Case, F, FloatField, Func, IntegerField, QuerySet, Value, When
+
+from labeling.models import Membership, Preference, Project, Review, Vote
+from quality.marks import EXCLUDED_MEMBERSHIP
+
+FETCH_ROWS = 100_000
+
+# A pick as a number: the chosen candidate's index (0, 1, …) for "best", or one of these.
+PICK_TIE = -1
+PICK_ALL_BAD = -2
+REVIEW_CODES = {Review.Decision.ACCEPT: 0, Review.Decision.CORRECT: 1, Review.Decision.REJECT: 2}
+
+
+class EpochSeconds(Func):
+    """A datetime column as float seconds since 1970 (UTC), computed in the database."""
+
+    output_field = FloatField()
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django stores UTC text that julianday() reads; 2440587.5 is the Julian day of 1970-01-01.
+        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)")
+
+
+def _columns(queryset: QuerySet, fields: list[str]) -> dict[str, np.ndarray]:
+    """The queryset's ``fields`` as float64 arrays (every field must be numeric and never null)."""
+    sql, params = queryset.order_by().values_list(*fields).query.get_compiler(connection=connection).as_sql()
+    parts = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            parts.append(np.array(rows, dtype=np.float64))
+    table = np.concatenate(parts) if parts else np.empty((0, len(fields)))
+    return {name: table[:, column] for column, name in enumerate(fields)}
+
+
+@dataclass
+class Judgements:
+    """One project's votes (withdrawn ones left out), picks and reviews, column by column.
+
+    ``judge`` is the person's user id, ``item`` the judged object (candidate for votes and reviews, task for
+    picks), ``label`` the answer (+1 / -1 for votes, a pick code, a review code), ``at`` when the judgement was
+    first made.
+    """
+
+    votes: dict[str, np.ndarray]
+    picks: dict[str, np.ndarray]
+    reviews: dict[str, np.ndarray]
+    excluded_users: frozenset[int]
+
+    @property
+    def count(self) -> int:
+        return sum(len(kind["judge"]) for kind in (self.votes, self.picks, self.reviews))
+
+    def kinds(self) -> dict[str, dict[str, np.ndarray]]:
+        return {"votes": self.votes, "picks": self.picks, "reviews": self.reviews}
+
+
+def judgements_of(*, project: Project) -> Judgements:
+    votes = (
+        Vote.objects.filter(candidate__task__project=project)
+        .exclude(value=Vote.Value.WITHDRAWN)
+        .annotate(judge=F("user_id"), item=F("candidate_id"), label=F("value"), at=EpochSeconds("created_at"))
+    )
+    picks = Preference.objects.filter(task__project=project).annotate(
+        judge=F("user_id"),
+        item=F("task_id"),
+        label=Case(
+            When(choice=Preference.Choice.BEST, then=F("chosen__index")),
+            When(choice=Preference.Choice.TIE, then=Value(PICK_TIE)),
+            default=Value(PICK_ALL_BAD),
+            output_field=IntegerField(),
+        ),
+        at=EpochSeconds("created_at"),
+    )
+    reviews = Review.objects.filter(candidate__task__project=project).annotate(
+        judge=F("reviewer_id"),
+        item=F("candidate_id"),
+        label=Case(
+            *(When(decision=decision, then=Value(code)) for decision, code in REVIEW_CODES.items()),
+            output_field=IntegerField(),
+        ),
+        at=EpochSeconds("created_at"),
+    )
+    fields = ["judge", "item", "label", "at"]
+    excluded = Membership.objects.filter(EXCLUDED_MEMBERSHIP, project=project).values_list("user_id", flat=True)
+    return Judgements(
+        votes=_columns(votes, fields),
+        picks=_columns(picks, fields),
+        reviews=_columns(reviews, fields),
+        excluded_users=frozenset(excluded),
+    )
