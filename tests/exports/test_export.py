@@ -92,7 +92,8 @@ def test_it_exports_votes_picks_and_reviews_in_the_dataset_layout(oxen_repo, fee
     assert "| votes | 4 |" in card and "| preferences | 9 |" in card and "Newest wins" in card
     log = oxen.Repo(str(oxen_repo)).log()
     assert log[0].id == run.commit_id and run.batch in log[0].message
-    assert run.counts == {"votes": 4, "preferences": 9, "reviews": 3, "text_dpo": 2, "images": 8}
+    # One annotators row per person and project: annie and bert in each of the two projects.
+    assert run.counts == {"votes": 4, "preferences": 9, "reviews": 3, "text_dpo": 2, "annotators": 4, "images": 8}
 
 
 def test_a_second_export_without_new_data_makes_no_commit(oxen_repo, feedback):
