@@ -95,6 +95,7 @@ def seed() -> str:
     from labeling.models import Membership, Project, Vote
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)
     project = Project.objects.create(slug="bench", name="Bench", votes_per_candidate=OVERLAP)
     users = User.objects.bulk_create(
         User(username=f"bench-{n:03d}", password=make_password(None)) for n in range(ANNOTATORS)

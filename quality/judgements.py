@@ -8,8 +8,9 @@ database; labels are small integer codes (``PICK_TIE``, ``REVIEW_CODES``).
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, F, FloatField, Func, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Cast
 
 from labeling.models import Membership, Preference, Project, Review, Vote
 from quality.marks import EXCLUDED_MEMBERSHIP
@@ -33,15 +34,39 @@ class EpochSeconds(Func):
         return self.as_sql(compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)")
 
 
-def _columns(queryset: QuerySet, fields: list[str]) -> dict[str, np.ndarray]:
-    """The queryset's ``fields`` as float64 arrays (every field must be numeric and never null)."""
-    sql, params = queryset.order_by().values_list(*fields).query.get_compiler(connection=connection).as_sql()
+def _float(expression) -> Cast:
+    """Every column as float8: PostgreSQL packs the values as such, SQLite returns them as numpy reads them."""
+    return Cast(expression, FloatField())
+
+
+def _rows_postgresql(sql: str, params: tuple, fields: list[str]) -> np.ndarray:
+    """The query's rows packed by PostgreSQL into one binary string per person (each value as float8send's 8
+    big-endian bytes), read by numpy in one go: at a million rows, a Python tuple per row (or a COPY message
+    per row) took longer than the query itself."""
+    packed = " || ".join(f'float8send(q."{field}")' for field in fields)
+    query = f"SELECT string_agg({packed}, ''::bytea) FROM ({sql}) q GROUP BY q.\"{fields[0]}\""  # noqa: S608
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Room for the joins' hash tables in memory rather than in temporary files, for this query only.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(query, params)
+        data = b"".join(bytes(chunk) for (chunk,) in cursor.fetchall())
+    return np.frombuffer(data, dtype=">f8").astype(np.float64).reshape(-1, len(fields))
+
+
+def _rows(sql: str, params: tuple, fields: list[str]) -> np.ndarray:
     parts = []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(FETCH_ROWS):
             parts.append(np.array(rows, dtype=np.float64))
-    table = np.concatenate(parts) if parts else np.empty((0, len(fields)))
+    return np.concatenate(parts) if parts else np.empty((0, len(fields)))
+
+
+def _columns(queryset: QuerySet, fields: list[str]) -> dict[str, np.ndarray]:
+    """The queryset's ``fields`` as float64 arrays (every field must be numeric and never null)."""
+    sql, params = queryset.order_by().values_list(*fields).query.get_compiler(connection=connection).as_sql()
+    read = _rows_postgresql if connection.vendor == "postgresql" else _rows
+    table = read(sql, params, fields)
     return {name: table[:, column] for column, name in enumerate(fields)}
 
 
@@ -71,25 +96,31 @@ def judgements_of(*, project: Project) -> Judgements:
     votes = (
         Vote.objects.filter(candidate__task__project=project)
         .exclude(value=Vote.Value.WITHDRAWN)
-        .annotate(judge=F("user_id"), item=F("candidate_id"), label=F("value"), at=EpochSeconds("created_at"))
+        .annotate(
+            judge=_float("user_id"), item=_float("candidate_id"), label=_float("value"), at=EpochSeconds("created_at")
+        )
     )
     picks = Preference.objects.filter(task__project=project).annotate(
-        judge=F("user_id"),
-        item=F("task_id"),
-        label=Case(
-            When(choice=Preference.Choice.BEST, then=F("chosen__index")),
-            When(choice=Preference.Choice.TIE, then=Value(PICK_TIE)),
-            default=Value(PICK_ALL_BAD),
-            output_field=IntegerField(),
+        judge=_float("user_id"),
+        item=_float("task_id"),
+        label=_float(
+            Case(
+                When(choice=Preference.Choice.BEST, then=F("chosen__index")),
+                When(choice=Preference.Choice.TIE, then=Value(PICK_TIE)),
+                default=Value(PICK_ALL_BAD),
+                output_field=IntegerField(),
+            )
         ),
         at=EpochSeconds("created_at"),
     )
     reviews = Review.objects.filter(candidate__task__project=project).annotate(
-        judge=F("reviewer_id"),
-        item=F("candidate_id"),
-        label=Case(
-            *(When(decision=decision, then=Value(code)) for decision, code in REVIEW_CODES.items()),
-            output_field=IntegerField(),
+        judge=_float("reviewer_id"),
+        item=_float("candidate_id"),
+        label=_float(
+            Case(
+                *(When(decision=decision, then=Value(code)) for decision, code in REVIEW_CODES.items()),
+                output_field=IntegerField(),
+            )
         ),
         at=EpochSeconds("created_at"),
     )
