@@ -39,7 +39,7 @@ def _float(expression) -> Cast:
     return Cast(expression, FloatField())
 
 
-def _rows_postgresql(sql: str, params: tuple, fields: list[str]) -> np.ndarray:
+def rows_postgresql(sql: str, params: tuple, fields: list[str]) -> np.ndarray:
     """The query's rows packed by PostgreSQL into one binary string per person (each value as float8send's 8
     big-endian bytes), read by numpy in one go: at a million rows, a Python tuple per row (or a COPY message
     per row) took longer than the query itself."""
@@ -53,7 +53,7 @@ def _rows_postgresql(sql: str, params: tuple, fields: list[str]) -> np.ndarray:
     return np.frombuffer(data, dtype=">f8").astype(np.float64).reshape(-1, len(fields))
 
 
-def _rows(sql: str, params: tuple, fields: list[str]) -> np.ndarray:
+def rows_plain(sql: str, params: tuple, fields: list[str]) -> np.ndarray:
     parts = []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -62,11 +62,14 @@ def _rows(sql: str, params: tuple, fields: list[str]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty((0, len(fields)))
 
 
+def sql_of(queryset: QuerySet, fields: list[str]) -> tuple[str, tuple]:
+    return queryset.order_by().values_list(*fields).query.get_compiler(connection=connection).as_sql()
+
+
 def _columns(queryset: QuerySet, fields: list[str]) -> dict[str, np.ndarray]:
     """The queryset's ``fields`` as float64 arrays (every field must be numeric and never null)."""
-    sql, params = queryset.order_by().values_list(*fields).query.get_compiler(connection=connection).as_sql()
-    read = _rows_postgresql if connection.vendor == "postgresql" else _rows
-    table = read(sql, params, fields)
+    read = rows_postgresql if connection.vendor == "postgresql" else rows_plain
+    table = read(*sql_of(queryset, fields), fields)
     return {name: table[:, column] for column, name in enumerate(fields)}
 
 
@@ -92,7 +95,11 @@ class Judgements:
         return {"votes": self.votes, "picks": self.picks, "reviews": self.reviews}
 
 
-def judgements_of(*, project: Project) -> Judgements:
+FIELDS = ["judge", "item", "label", "at"]
+
+
+def judgement_querysets(*, project: Project) -> dict[str, QuerySet]:
+    """The project's votes, picks and reviews, each annotated with ``FIELDS``."""
     votes = (
         Vote.objects.filter(candidate__task__project=project)
         .exclude(value=Vote.Value.WITHDRAWN)
@@ -124,11 +131,10 @@ def judgements_of(*, project: Project) -> Judgements:
         ),
         at=EpochSeconds("created_at"),
     )
-    fields = ["judge", "item", "label", "at"]
+    return {"votes": votes, "picks": picks, "reviews": reviews}
+
+
+def judgements_of(*, project: Project) -> Judgements:
+    columns = {kind: _columns(queryset, FIELDS) for kind, queryset in judgement_querysets(project=project).items()}
     excluded = Membership.objects.filter(EXCLUDED_MEMBERSHIP, project=project).values_list("user_id", flat=True)
-    return Judgements(
-        votes=_columns(votes, fields),
-        picks=_columns(picks, fields),
-        reviews=_columns(reviews, fields),
-        excluded_users=frozenset(excluded),
-    )
+    return Judgements(**columns, excluded_users=frozenset(excluded))
