@@ -289,6 +289,8 @@ OXEN_BRANCH = env_str("OXEN_BRANCH", "main")
 OXEN_AUTHOR_NAME = env_str("OXEN_AUTHOR_NAME", "Corral export")
 OXEN_AUTHOR_EMAIL = env_str("OXEN_AUTHOR_EMAIL", "corral-export@localhost")
 EXPORT_INTERVAL_SECONDS = env_int("EXPORT_INTERVAL_SECONDS", 3600, minimum=60)
+# How often beat refreshes the Quality page's stored figures of projects with new judgements since.
+QUALITY_REFRESH_SECONDS = env_int("QUALITY_REFRESH_SECONDS", 900, minimum=60)
 # Oxen reads the commit author (and a hub token) from this folder, kept apart from the user's own ~/.config/oxen.
 OXEN_CONFIG_DIR = Path(env_str("OXEN_CONFIG_DIR", str(VAR_DIR / "oxen-config")))
 # Rows read and written per step; bounds the export's memory whatever the size of the history.
@@ -323,4 +325,5 @@ CELERY_BEAT_SCHEDULE = {
     "generation-fail-stuck-jobs": {"task": "generation.tasks.fail_stuck_jobs", "schedule": 60.0},
     "export-oxen": {"task": "exports.tasks.export_to_oxen", "schedule": float(EXPORT_INTERVAL_SECONDS)},
     "labeling-count-projects": {"task": "labeling.tasks.count_projects", "schedule": float(PROJECT_COUNTS_SECONDS)},
+    "quality-refresh": {"task": "quality.tasks.quality_refresh_stale", "schedule": float(QUALITY_REFRESH_SECONDS)},
 }

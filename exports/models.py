@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -78,6 +79,28 @@ class ExportedImage(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+class ExportedAnnotator(models.Model):
+    """Ledger: the figures of one person in one project as an export run wrote them to ``annotators``.
+
+    ``digest`` fingerprints the row's figures; a person is due again when the newest succeeded run's digest
+    differs from their figures now. As for ``ExportedRow``, only succeeded runs count.
+    """
+
+    run = models.ForeignKey(ExportRun, on_delete=models.CASCADE, related_name="annotators")
+    project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "user", "run"], name="exported_annotator_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "project", "user"], name="exported_annotator_once_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.project_id}, run {self.run_id}"
 
 
 class ExportLock(models.Model):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from exports.crash import checkpoint
-from exports.models import ExportedImage, ExportedRow, ExportRun
+from exports.models import ExportedAnnotator, ExportedImage, ExportedRow, ExportRun
 from exports.tables.contract import IMAGE_COLUMNS, IMAGE_RENDER_METADATA, TABLES, dataset_card
 
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ def _discard_batch(repo: oxen.Repo, run: ExportRun) -> None:
             target.unlink(missing_ok=True)
     ExportedRow.objects.filter(run=run).delete()
     ExportedImage.objects.filter(run=run).delete()
+    ExportedAnnotator.objects.filter(run=run).delete()
 
 
 def settle(repo: oxen.Repo, run: ExportRun, *, reason: str) -> None:

@@ -7,7 +7,8 @@ One run, under a database lock:
    rows dropped, so the rows go out again now;
 2. create the run (status ``running``, a new batch id) and stream every due row (never exported, or
    changed since) in chunks: part files ``<table>/<batch>.parquet``, new images under
-   ``images/<batch>/``, and ledger rows (``ExportedRow``, ``ExportedImage``) tied to the run;
+   ``images/<batch>/``, and ledger rows (``ExportedRow``, ``ExportedImage``) tied to the run; then the
+   ``annotators`` rows of people whose figures changed (ledger ``ExportedAnnotator``);
 3. regenerate README.md, ``add`` only the batch's own paths, commit with the batch id in the message;
 4. mark the run succeeded, which is what makes its ledger rows count as exported; then push.
 
@@ -27,6 +28,7 @@ from exports.crash import checkpoint
 from exports.lock import export_lock
 from exports.models import ExportRun
 from exports.repository import commit_batch, push, repo_open, settle
+from exports.tables.annotators import export_annotators
 from exports.tables.preferences import export_preferences
 from exports.tables.reviews import export_reviews
 from exports.tables.votes import export_votes
@@ -41,6 +43,8 @@ def _fill(batch: Batch, project: Project | None, progress: ProgressCallback) -> 
         export_votes(batch, project, progress)
         export_preferences(batch, project, progress)
         export_reviews(batch, project, progress)
+        # Last, so the figures include every judgement this batch wrote.
+        export_annotators(batch, project, as_of=batch.run.started_at if batch.run else timezone.now())
     finally:
         batch.close()
 

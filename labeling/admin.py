@@ -82,6 +82,18 @@ class ProjectAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Quality thresholds",
+            {
+                "fields": [
+                    "quality_min_items",
+                    "quality_min_gold_accuracy",
+                    "quality_min_agreement",
+                    "quality_max_identical_share",
+                    "quality_min_seconds",
+                ]
+            },
+        ),
     ]
 
     def get_queryset(self, request):

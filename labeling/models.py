@@ -79,6 +79,26 @@ class Project(models.Model):
         ),
     )
 
+    # Quality thresholds (quality/annotators.py): a figure resting on fewer items says "not enough overlap";
+    # a person's figure past a threshold flags them on the Quality page.
+    quality_min_items = models.PositiveSmallIntegerField(
+        "fewest items behind a figure", default=5, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
+    quality_min_gold_accuracy = models.FloatField(
+        "lowest gold accuracy", default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    quality_min_agreement = models.FloatField(
+        "lowest agreement with the others", default=0.6, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    quality_max_identical_share = models.FloatField(
+        "highest share of identical answers in a row",
+        default=0.9,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+    )
+    quality_min_seconds = models.FloatField(
+        "fewest median seconds per judgement", default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(3600)]
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -96,6 +116,17 @@ class Project(models.Model):
             models.CheckConstraint(condition=Q(audit_share__gte=0) & Q(audit_share__lte=1), name="project_audit_0_1"),
             models.CheckConstraint(condition=Q(image_steps__gte=1), name="project_steps_positive"),
             models.CheckConstraint(condition=Q(gold_share__gte=0) & Q(gold_share__lte=1), name="project_gold_0_1"),
+            models.CheckConstraint(condition=Q(quality_min_items__gte=1), name="project_quality_items_positive"),
+            models.CheckConstraint(
+                condition=Q(quality_min_gold_accuracy__gte=0)
+                & Q(quality_min_gold_accuracy__lte=1)
+                & Q(quality_min_agreement__gte=0)
+                & Q(quality_min_agreement__lte=1)
+                & Q(quality_max_identical_share__gte=0)
+                & Q(quality_max_identical_share__lte=1),
+                name="project_quality_shares_0_1",
+            ),
+            models.CheckConstraint(condition=Q(quality_min_seconds__gte=0), name="project_quality_seconds_positive"),
         ]
 
     def __str__(self) -> str:

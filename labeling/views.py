@@ -44,12 +44,14 @@ def dashboard(request):
 @require_GET
 def project_detail(request, slug: str):
     project = get_project_for_user(user=request.user, slug=slug)
+    membership = membership_for(user=request.user, project=project)
     return render(
         request,
         "labeling/project.html",
         {
             "project": project,
-            "membership": membership_for(user=request.user, project=project),
+            "membership": membership,
+            "may_see_quality": membership.can(Membership.Capability.REVIEW),
             "recent_tasks": tasks_as_shown_to(
                 user=request.user, tasks=list(project.tasks.order_by("-created_at")[:20])
             ),

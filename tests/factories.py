@@ -56,3 +56,18 @@ def make_text_task(project, prompt: str, answers: list[str], *, confidence: floa
     for index, answer in enumerate(answers):
         Candidate.objects.create(task=task, index=index, text=answer, model_name="tiny-llm", confidence=confidence)
     return task
+
+
+def make_plain_task(project, *, candidates: int = 4, prompt: str = "a wren", gold: dict | None = None) -> Task:
+    """A ready task whose candidates carry no files (figures and exports of texts need none); ``gold`` makes it a
+    gold task with that expected judgement."""
+    task = Task.objects.create(project=project, prompt=prompt, source=Task.Source.BATCH, status="ready", gold=gold)
+    Candidate.objects.bulk_create(
+        Candidate(task=task, index=index, text=f"answer {index}") for index in range(candidates)
+    )
+    return task
+
+
+def judged_at(judgement, at) -> None:
+    """Backdate a vote, pick or review to ``at`` (created and updated), as if it had been made then."""
+    type(judgement).objects.filter(pk=judgement.pk).update(created_at=at, updated_at=at)

@@ -20,6 +20,7 @@ from accounts.models import User
 from exports.models import ExportRun
 from generation.models import GenerationJob, WorkerHeartbeat
 from labeling.models import Candidate, Membership, Preference, Project, PromptBatch, Review, Task, Vote
+from quality.models import QualityAction
 from tests.factories import make_user, png_bytes
 
 ACTORS = ("anonymous", "annotator", "reviewer", "manager", "outsider", "staff")
@@ -113,6 +114,13 @@ SITE: dict[str, Route] = {
     "generation-text-panel": Route(get=members(OK), objects=TEXT_TASK),
     "generation-text-generate": Route(post=members(REDIRECT), objects=TEXT_TASK),
     "generation-text-generate-batch": Route(post=managers(REDIRECT), objects=TEXT_PROJECT),
+    "quality-page": Route(get=reviewers(OK), objects=IMAGE_PROJECT),
+    "quality-recompute": Route(post=reviewers(REDIRECT), objects=IMAGE_PROJECT),
+    "quality-annotator": Route(get=reviewers(OK), objects=IMAGE_PROJECT | {"user_id": "annotator_id"}),
+    # Managers act on a member (the annotator); everyone else is refused and nothing changes.
+    "quality-pause": Route(post=managers(REDIRECT), objects=IMAGE_PROJECT | {"user_id": "annotator_id"}),
+    "quality-exclude": Route(post=managers(REDIRECT), objects=IMAGE_PROJECT | {"user_id": "annotator_id"}),
+    "quality-reinstate": Route(post=managers(REDIRECT), objects=IMAGE_PROJECT | {"user_id": "annotator_id"}),
 }
 
 
@@ -218,6 +226,7 @@ def _build_world() -> dict:
         "flagged_answer": flagged_answer.uid,
         "reviewed_answer": reviewed_answer.uid,
         "pair_task": pair_task.pk,
+        "annotator_id": actors["annotator"].pk,
     }
 
 
@@ -258,7 +267,7 @@ def test_authorization_matrix(world, name, actor, method):
 def test_a_refused_request_changes_nothing(world):
     """The outsider's tries at every write of this project leave no trace."""
     client = client_for(world["actors"]["outsider"])
-    tables = (Vote, Preference, Review, Task, GenerationJob, PromptBatch, ExportRun)
+    tables = (Vote, Preference, Review, Task, GenerationJob, PromptBatch, ExportRun, QualityAction)
     before = {model.__name__: model.objects.count() for model in tables}
     for name, route in SITE.items():
         if route.post is not None and route.objects:
@@ -325,8 +334,9 @@ def _admin_objects(world: dict) -> dict[type, int]:
     return {model: model.objects.order_by("pk").values_list("pk", flat=True).first() for model in admin.site._registry}
 
 
-# Axes writes its records itself: their admin refuses to add any, to staff too.
-APPS_WITHOUT_ADD_PAGES = {"axes"}
+# Axes writes its records itself, and the Quality page writes the quality app's: their admins refuse to add any,
+# to staff too.
+APPS_WITHOUT_ADD_PAGES = {"axes", "quality"}
 
 
 @pytest.mark.parametrize("actor", ACTORS)

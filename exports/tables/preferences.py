@@ -9,6 +9,7 @@ from exports.models import ExportedRow
 from exports.tables.values import guidance_of, steps_of, uuid_text
 from exports.writers import Batch, ProgressCallback
 from labeling.models import Candidate, Preference, Project
+from quality.marks import excluded_mark, gold_mark
 
 CANDIDATE_FIELDS = ["id", "uid", "index", "image", "text", "model_name", "seed", "params"]
 PREFERENCE_FIELDS = [
@@ -22,6 +23,8 @@ PREFERENCE_FIELDS = [
     "task__prompt",
     "task__project__slug",
     "task__project__kind",
+    "is_gold",
+    "by_excluded",
 ]
 
 
@@ -44,7 +47,10 @@ def _preference_pairs(preference: dict[str, Any], candidates: list[dict[str, Any
 
 
 def export_preferences(batch: Batch, project: Project | None, progress: ProgressCallback) -> None:
-    for chunk in chunks(due_preferences(project), PREFERENCE_FIELDS, settings.EXPORT_CHUNK_SIZE):
+    due = due_preferences(project).annotate(
+        is_gold=gold_mark(task_ref="task"), by_excluded=excluded_mark(user_ref="user", project_ref="task__project")
+    )
+    for chunk in chunks(due, PREFERENCE_FIELDS, settings.EXPORT_CHUNK_SIZE):
         candidates_by_task: dict[int, list[dict[str, Any]]] = {}
         for candidate in (
             Candidate.objects.filter(task_id__in={p["task_id"] for p in chunk})
@@ -132,6 +138,8 @@ def _preference_provenance(preference: dict) -> dict:
     return {
         "project": preference["task__project__slug"],
         "annotator": uuid_text(preference["user__public_id"]),
+        "gold": bool(preference["is_gold"]),
+        "excluded": bool(preference["by_excluded"]),
         "created_at": preference["created_at"],
         "updated_at": preference["updated_at"],
     }

@@ -7,6 +7,7 @@ from exports.models import ExportedRow
 from exports.tables.values import uuid_text
 from exports.writers import Batch, ProgressCallback
 from labeling.models import Project, Review
+from quality.marks import excluded_mark, gold_mark
 
 REVIEW_FIELDS = [
     "pk",
@@ -22,17 +23,25 @@ REVIEW_FIELDS = [
     "candidate__confidence",
     "candidate__task__prompt",
     "candidate__task__project__slug",
+    "is_gold",
+    "by_excluded",
 ]
 
 
 def export_reviews(batch: Batch, project: Project | None, progress: ProgressCallback) -> None:
-    for chunk in chunks(due_reviews(project), REVIEW_FIELDS, settings.EXPORT_CHUNK_SIZE):
+    due = due_reviews(project).annotate(
+        is_gold=gold_mark(task_ref="candidate__task"),
+        by_excluded=excluded_mark(user_ref="reviewer", project_ref="candidate__task__project"),
+    )
+    for chunk in chunks(due, REVIEW_FIELDS, settings.EXPORT_CHUNK_SIZE):
         review_rows, text_rows = [], []
         for review in chunk:
             provenance = {
                 "project": review["candidate__task__project__slug"],
                 "annotator": uuid_text(review["reviewer__public_id"]),
                 "model": review["candidate__model_name"],
+                "gold": bool(review["is_gold"]),
+                "excluded": bool(review["by_excluded"]),
                 "created_at": review["created_at"],
                 "updated_at": review["updated_at"],
             }

@@ -9,6 +9,7 @@ from exports.models import ExportedRow
 from exports.tables.values import generation_settings, uuid_text
 from exports.writers import Batch, ProgressCallback
 from labeling.models import Project, Vote
+from quality.marks import excluded_mark, gold_mark
 
 VOTE_FIELDS = [
     "pk",
@@ -25,13 +26,19 @@ VOTE_FIELDS = [
     "candidate__params",
     "candidate__task__prompt",
     "candidate__task__project__slug",
+    "is_gold",
+    "by_excluded",
 ]
 
 
 
 
 def export_votes(batch: Batch, project: Project | None, progress: ProgressCallback) -> None:
-    for chunk in chunks(due_votes(project), VOTE_FIELDS, settings.EXPORT_CHUNK_SIZE):
+    due = due_votes(project).annotate(
+        is_gold=gold_mark(task_ref="candidate__task"),
+        by_excluded=excluded_mark(user_ref="user", project_ref="candidate__task__project"),
+    )
+    for chunk in chunks(due, VOTE_FIELDS, settings.EXPORT_CHUNK_SIZE):
         published_before = already_published(
             ExportedRow.Source.VOTE, (vote["pk"] for vote in chunk if vote["value"] == Vote.Value.WITHDRAWN)
         )
@@ -66,6 +73,8 @@ def _vote_row(batch: Batch, vote: dict[str, Any]) -> dict[str, Any]:
         "seed": vote["candidate__seed"],
         "steps": steps,
         "guidance": guidance,
+        "gold": bool(vote["is_gold"]),
+        "excluded": bool(vote["by_excluded"]),
         "created_at": vote["created_at"],
         "updated_at": vote["updated_at"],
     }

@@ -38,9 +38,23 @@ def inspect() -> dict:
         "votes": sorted(Vote.objects.exclude(value=0).values_list("pk", flat=True)),
         "preferences": sorted(Preference.objects.values_list("pk", flat=True)),
         "reviews": sorted(Review.objects.values_list("pk", flat=True)),
+        "annotators": sorted(f"{slug}:{public_id}" for slug, public_id in _judges()),
         "committed": sorted(ExportRun.objects.exclude(commit_id="").values_list("batch", flat=True)),
         "running": ExportRun.objects.filter(status=ExportRun.Status.RUNNING).count(),
         "due": export_due_count(),
+    }
+
+
+def _judges() -> set[tuple[str, str]]:
+    """(project slug, pseudonymous id) of everyone who judged something."""
+    return {
+        (slug, str(public_id))
+        for rows in (
+            Vote.objects.values_list("candidate__task__project__slug", "user__public_id"),
+            Preference.objects.values_list("task__project__slug", "user__public_id"),
+            Review.objects.values_list("candidate__task__project__slug", "reviewer__public_id"),
+        )
+        for slug, public_id in rows
     }
 
 

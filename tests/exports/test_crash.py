@@ -104,6 +104,8 @@ def test_every_row_is_in_the_dataset_exactly_once_after_a_kill(corral, stage):
     assert len(pairs) == 3 * (2 + 3)
     assert sorted(read_table(dataset, "reviews").id) == state["reviews"]
     assert len(read_table(dataset, "text_dpo")) == 1
+    people = read_table(dataset, "annotators")
+    assert people.id.is_unique and sorted(people.id) == state["annotators"]
 
     # Exactly the committed batches are on disk, each image once, every referenced path present.
     assert sorted(p.name for p in (dataset / "images").iterdir()) == state["committed"]

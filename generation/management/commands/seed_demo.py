@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from generation.quality_demo import seed_quality_demo
 from generation.services import image_generation_start
 from labeling.models import Membership, Project, Task
 
@@ -63,12 +64,25 @@ class Command(BaseCommand):
                 Task(project=text_project, prompt=prompt, source=Task.Source.BATCH) for prompt in DEMO_TEXT_PROMPTS
             )
 
+        quality_project, created_quality = Project.objects.get_or_create(
+            slug="demo-quality",
+            defaults={
+                "name": "Demo quality",
+                "kind": Project.Kind.IMAGE,
+                "description": "Drawn images (some of them gold) already judged by four demo annotators, one careless: "
+                "open its Quality page.",
+                "votes_per_candidate": 3,
+            },
+        )
+        if created_quality:
+            seed_quality_demo(quality_project)
+            self.stdout.write("Demo quality: drawn tasks (some gold) judged by four demo annotators, one careless.")
         for username, flags, role in DEMO_USERS:
             if User.objects.filter(username=username).exists():
                 continue
             password = secrets.token_urlsafe(12)
             user = User.objects.create_user(username=username, password=password, **flags)
-            for project in (image_project, text_project):
+            for project in (image_project, text_project, quality_project):
                 Membership.objects.create(user=user, project=project, role=role or Membership.Role.MANAGER)
             self.stdout.write(self.style.SUCCESS(f"Created user {username!r} with password {password!r} (shown once)."))
         self.stdout.write("Demo data is in place.")
