@@ -203,7 +203,11 @@ class Task(models.Model):
         ordering = ["created_at", "id"]
         # The queue's order, id included: "Next" walks it and stops at the first open task, where an index
         # without the id left PostgreSQL sorting every ready task (with its vote counts) first.
-        indexes = [models.Index(fields=["project", "status", "created_at", "id"], name="task_queue_order_idx")]
+        indexes = [
+            models.Index(fields=["project", "status", "created_at", "id"], name="task_queue_order_idx"),
+            # The API lists a project's tasks by change time, page after page from a cursor (updated_at, id).
+            models.Index(fields=["project", "updated_at", "id"], name="task_project_updated_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["new", "generating", "ready", "complete", "failed"]), name="task_status_valid"
@@ -313,7 +317,8 @@ class Vote(models.Model):
             models.UniqueConstraint(fields=["user", "candidate"], name="vote_one_per_user_candidate"),
             models.CheckConstraint(condition=Q(value__in=[-1, 0, 1]), name="vote_value_valid"),
         ]
-        indexes = [models.Index(fields=["updated_at"], name="vote_updated_idx")]
+        # Exports read what changed since a time; the API pages through judgements by (updated_at, id).
+        indexes = [models.Index(fields=["updated_at", "id"], name="vote_updated_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_value_display()} {self.candidate}"
@@ -349,7 +354,8 @@ class Preference(models.Model):
                 name="preference_best_names_a_candidate",
             ),
         ]
-        indexes = [models.Index(fields=["updated_at"], name="preference_updated_idx")]
+        # Exports read what changed since a time; the API pages through judgements by (updated_at, id).
+        indexes = [models.Index(fields=["updated_at", "id"], name="preference_updated_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.user} {self.choice} {self.task_id}"
@@ -377,7 +383,8 @@ class Review(models.Model):
                 condition=~Q(decision="correct") | ~Q(corrected_text=""), name="review_correction_has_text"
             ),
         ]
-        indexes = [models.Index(fields=["updated_at"], name="review_updated_idx")]
+        # Exports read what changed since a time; the API pages through judgements by (updated_at, id).
+        indexes = [models.Index(fields=["updated_at", "id"], name="review_updated_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.reviewer} {self.decision} {self.candidate}"

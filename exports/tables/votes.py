@@ -28,8 +28,6 @@ VOTE_FIELDS = [
 ]
 
 
-
-
 def export_votes(batch: Batch, project: Project | None, progress: ProgressCallback) -> None:
     for chunk in chunks(due_votes(project), VOTE_FIELDS, settings.EXPORT_CHUNK_SIZE):
         published_before = already_published(
@@ -43,7 +41,7 @@ def export_votes(batch: Batch, project: Project | None, progress: ProgressCallba
                 for vote in published
             ]
         )
-        batch.write("votes", [_vote_row(batch, vote) for vote in published])
+        batch.write("votes", [vote_row(vote, path=batch.image_path(vote["candidate_id"])) for vote in published])
         published_ids = {vote["pk"] for vote in published}
         batch.settle(
             ExportedRow.Source.VOTE, [(vote["pk"], vote["updated_at"], vote["pk"] in published_ids) for vote in chunk]
@@ -51,12 +49,13 @@ def export_votes(batch: Batch, project: Project | None, progress: ProgressCallba
         progress(len(chunk))
 
 
-def _vote_row(batch: Batch, vote: dict[str, Any]) -> dict[str, Any]:
+def vote_row(vote: dict[str, Any], *, path: str | None) -> dict[str, Any]:
+    """A ``votes`` row from a vote's ``VOTE_FIELDS`` (driver values) and where its image is (the API gives a URL)."""
     steps, guidance = generation_settings(vote["candidate__params"])
     return {
         "id": vote["pk"],
         "prompt": vote["candidate__task__prompt"],
-        "path": batch.image_path(vote["candidate_id"]),
+        "path": path,
         "response": vote["candidate__text"] or None,
         "rating": Vote.Value(vote["value"]).rating,
         "candidate_uid": uuid_text(vote["candidate__uid"]),

@@ -1,0 +1,31 @@
+import itertools
+
+import pytest
+from django.core.cache import caches
+from rest_framework.test import APIClient
+
+from accounts.models import ApiToken
+from accounts.tokens import api_token_create
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with no requests counted against its tokens."""
+    caches["api-throttle"].clear()
+    yield
+    caches["api-throttle"].clear()
+
+
+def token_for(user, scope: str = ApiToken.Scope.READ_WRITE, name: str = "pipeline", **fields) -> str:
+    return api_token_create(user=user, name=name, scope=scope, **fields)[1]
+
+
+_names = itertools.count(1)
+
+
+def api(user=None, *, scope: str = ApiToken.Scope.READ_WRITE) -> APIClient:
+    """A client that sends a new token of ``user`` (none for an anonymous caller)."""
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user, scope, name=f'{scope} token {next(_names)}')}")
+    return client
