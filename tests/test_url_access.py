@@ -136,7 +136,7 @@ SITE: dict[str, Route] = {
     "api-votes": Route(get=managers(OK), objects=IMAGE_PROJECT, api=True),
     "api-picks": Route(get=managers(OK), objects=IMAGE_PROJECT, api=True),
     "api-reviews": Route(get=managers(OK), objects=TEXT_PROJECT, api=True),
-    "api-exports": Route(get=managers(OK), post=managers(ACCEPTED), objects=IMAGE_PROJECT, api=True),
+    "api-exports": Route(get=managers(OK), post=managers(ACCEPTED), objects=IMAGE_PROJECT, json={}, api=True),
     "api-export": Route(get=managers(OK), objects={"pk": "export_run"}, api=True),
     "api-schema": Route(get=everyone_logged_in(OK), api=True),
     "api-not-found": Route(
