@@ -3,7 +3,9 @@
 - PostgreSQL from DATABASE_URL; a dedicated database ``<name>_apibench`` is dropped, created and migrated on
   each run (and dropped at the end unless BENCH_KEEP_DB=1).
 - The project is built straight in PostgreSQL: BENCH_TASKS (50,000) tasks of 4 images, each image voted on by
-  5 annotators: 1,000,000 votes, their change times spread over 30 days.
+  5 annotators: 1,000,000 votes over 30 days, in the order the queue hands tasks out (a minute of jitter), as
+  annotators work; BENCH_RANDOM_TIMES=1 scatters the change times at random over the 30 days instead (the
+  worst case: consecutive rows of a page then share no candidate or task).
 - The README's production server, ``manage.py serve`` (one process, DEBUG off, a connection pool), on a loopback
   port; the client is one keep-alive HTTP connection with a read API token.
 - One walk lists BENCH_JUDGEMENTS (10,000) votes from the oldest change on, BENCH_PAGE_SIZE (500) a page, each
@@ -35,6 +37,7 @@ CANDIDATES_PER_TASK = 4
 JUDGEMENTS = int(os.environ.get("BENCH_JUDGEMENTS", "10000"))
 PAGE_SIZE = int(os.environ.get("BENCH_PAGE_SIZE", "500"))
 WALKS = int(os.environ.get("BENCH_WALKS", "5"))
+RANDOM_TIMES = os.environ.get("BENCH_RANDOM_TIMES") == "1"
 
 
 def free_port() -> int:
@@ -87,7 +90,7 @@ def seed() -> tuple[str, str]:
             """
             INSERT INTO labeling_candidate (task_id, uid, index, image, text, model_name, seed, params,
                                             uncertainty, review_state, review_reason, created_at)
-            SELECT t.id, gen_random_uuid(), i, 'candidates/bench-' || (t.id * 4 + i) % 997 || '.png', '',
+            SELECT t.id, gen_random_uuid(), i, 'candidates/bench-' || (t.id * 4 + i) %% 997 || '.png', '',
                    'bench-model', t.id * 4 + i, '{"steps": 30, "guidance": 7.5}', '{}', 'n/a', '',
                    now() - interval '31 days'
             FROM labeling_task t CROSS JOIN generate_series(0, %s) AS i
@@ -98,16 +101,22 @@ def seed() -> tuple[str, str]:
         cursor.execute(
             """
             INSERT INTO labeling_vote (user_id, candidate_id, value, created_at, updated_at)
-            SELECT u.id, c.id, CASE WHEN random() < 0.7 THEN 1 ELSE -1 END, stamp, stamp
+            SELECT u.id, c.id, CASE WHEN random() < 0.7 THEN 1 ELSE -1 END, now() - interval '31 days',
+                   CASE WHEN %s THEN now() - random() * interval '30 days'
+                   ELSE now() - interval '30 days' + ((c.id * %s + u.rank) * 2.5 + random() * 60) * interval '1 second'
+                   END
             FROM labeling_candidate c
-            CROSS JOIN (SELECT id FROM accounts_user WHERE username LIKE 'bench-voter-%%') AS u
-            CROSS JOIN LATERAL (SELECT now() - random() * interval '30 days' AS stamp) AS s
-            """
+            CROSS JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rank FROM accounts_user WHERE id = ANY(%s)) AS u
+            """,
+            [RANDOM_TIMES, VOTERS, [user.pk for user in voters]],
         )
         cursor.execute("ANALYZE")
-        cursor.execute("SELECT count(*) FROM labeling_vote")
-        (votes,) = cursor.fetchone()
-    print(f"seeded {votes:,} votes on {TASKS * CANDIDATES_PER_TASK:,} images in {time.monotonic() - started:.0f} s")
+        cursor.execute("SELECT count(*), count(DISTINCT updated_at) FROM labeling_vote")
+        votes, times = cursor.fetchone()
+    print(
+        f"seeded {votes:,} votes ({times:,} distinct change times) on {TASKS * CANDIDATES_PER_TASK:,} images "
+        f"in {time.monotonic() - started:.0f} s"
+    )
     _, secret = api_token_create(user=manager, name="bench", scope=ApiToken.Scope.READ)
     return project.slug, secret
 
