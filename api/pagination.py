@@ -8,7 +8,7 @@ import base64
 import binascii
 from datetime import UTC, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Func, Q, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
@@ -24,6 +24,21 @@ def utc(moment: datetime) -> datetime:
 
 def iso(moment: datetime | None) -> str | None:
     return None if moment is None else utc(moment).isoformat().replace("+00:00", "Z")
+
+
+class UtcIsoText(Func):
+    """A time column as ISO 8601 text in UTC ("…Z"), written by the database: reading and formatting thousands
+    of datetimes in Python was a fifth of a judgement page's time."""
+
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django stores UTC as "YYYY-MM-DD HH:MM:SS[.ffffff]".
+        return self.as_sql(compiler, connection, template="replace(%(expressions)s, ' ', 'T') || 'Z'", **extra)
 
 
 def cursor_encode(position: Position) -> str:

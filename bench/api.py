@@ -128,13 +128,16 @@ def explain(slug: str) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from api.pagination import page_query
+    from api.pagination import UtcIsoText, page_query
+    from api.views.judgements import TIME_COLUMNS
     from exports.tables.votes import VOTE_FIELDS
     from labeling.models import Vote
 
     queryset = Vote.objects.filter(candidate__task__project__slug=slug)
-    page = page_query(queryset, after=(timezone.now() - timedelta(days=15), 1), size=PAGE_SIZE).values_list(
-        *VOTE_FIELDS
+    queryset = queryset.annotate(**{text: UtcIsoText(column) for column, text in TIME_COLUMNS.items()})
+    after = (timezone.now() - timedelta(days=15), 1)
+    page = page_query(queryset, after=after, size=PAGE_SIZE).values_list(
+        *[TIME_COLUMNS.get(field, field) for field in VOTE_FIELDS]
     )
     sql, params = page.query.get_compiler(connection=connection).as_sql()
     with connection.cursor() as cursor:

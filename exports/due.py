@@ -82,13 +82,14 @@ def chunks(queryset: QuerySet, fields: list[str], size: int) -> Iterator[list[di
         last = chunk[-1]["pk"]
 
 
-def raw_values(queryset: QuerySet, fields: list[str]) -> list[dict[str, Any]]:
-    """The queryset's rows as dicts of ``fields``, each value as the database driver returns it (see ``chunks``):
-    what the table row builders (exports/tables/) read."""
+def raw_values(queryset: QuerySet, fields: list[str], *, names: list[str] | None = None) -> list[dict[str, Any]]:
+    """The queryset's rows as dicts of ``fields`` (keyed by ``names`` when given), each value as the database
+    driver returns it (see ``chunks``): what the table row builders (exports/tables/) read."""
     sql, params = queryset.values_list(*fields).query.get_compiler(connection=connection).as_sql()
+    keys = names or fields
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
+        return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
 
 
 def already_published(source: str, ids: Iterable[int]) -> set[int]:

@@ -5,12 +5,13 @@ at a time, on the (updated_at, id) indexes.
 """
 
 import uuid
+from datetime import datetime
 
 from django.urls import reverse
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework.response import Response
 
-from api.pagination import iso, page_body, page_query
+from api.pagination import UtcIsoText, page_body, page_query
 from api.serializers.common import PageParameters, page_of
 from api.serializers.judgements import (
     PreferenceRowSerializer,
@@ -27,7 +28,8 @@ from exports.tables.votes import VOTE_FIELDS, vote_row
 from labeling.access import Capability, get_project_for_user
 from labeling.models import Preference, Review, Vote
 
-TIME_COLUMNS = ("created_at", "updated_at")
+# Read as text the database formats (UtcIsoText), under the names the row builders read.
+TIME_COLUMNS = {"created_at": "created_at_text", "updated_at": "updated_at_text"}
 ACCESS = "Managers of the project (the same rows the dataset export writes)."
 
 
@@ -44,12 +46,6 @@ class ImageUrls:
         return self.template.format(uuid_text(uid))
 
 
-def _with_iso_times(row: dict) -> dict:
-    for column in TIME_COLUMNS:
-        row[column] = iso(row[column])
-    return row
-
-
 class JudgementList(ApiView):
     query_serializer_class = PageParameters
     source = None  # the judgement model
@@ -57,20 +53,24 @@ class JudgementList(ApiView):
     fields: list[str] = []  # the export's fields for its row builder
 
     def page(self, request, slug: str) -> tuple[list[dict], int]:
-        """The page's judgements (driver values; one more than the page size when another page follows), and
-        the page size."""
+        """The page's judgements (driver values, times as ISO text; one more than the page size when another page
+        follows), and the page size."""
         params = self.query_parameters()
         project = get_project_for_user(user=request.user, slug=slug, capability=Capability.MANAGE)
         queryset = self.source.objects.filter(**{self.project_path: project})
         if "updated_since" in params:
             queryset = queryset.filter(updated_at__gte=params["updated_since"])
         size = params["page_size"]
-        sources = raw_values(page_query(queryset, after=params.get("cursor"), size=size), self.fields)
-        return sources, size
+        queryset = queryset.annotate(**{text: UtcIsoText(column) for column, text in TIME_COLUMNS.items()})
+        page = page_query(queryset, after=params.get("cursor"), size=size)
+        fields = [TIME_COLUMNS.get(field, field) for field in self.fields]
+        return raw_values(page, fields, names=self.fields), size
 
     def answer(self, request, sources: list[dict], size: int, rows: list[dict]) -> Response:
-        last = (sources[size - 1]["updated_at"], sources[size - 1]["pk"]) if len(sources) > size else None
-        return Response(page_body(request, [_with_iso_times(row) for row in rows], next_position=last))
+        last = None
+        if len(sources) > size:
+            last = (datetime.fromisoformat(sources[size - 1]["updated_at"]), sources[size - 1]["pk"])
+        return Response(page_body(request, rows, next_position=last))
 
 
 class VoteList(JudgementList):
