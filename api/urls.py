@@ -2,7 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.views.base import NotFoundView
 from api.views.batches import BatchCreate, BatchDetail
@@ -24,9 +24,9 @@ urlpatterns = [
     path("tasks/<int:pk>", TaskDetail.as_view(), name="api-task"),
     path("exports/<int:pk>", ExportDetail.as_view(), name="api-export"),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
-    # Pages for people: log in first, like every page of the site (DRF views skip LoginRequiredMiddleware).
+    # Swagger UI (Redoc's page loads web fonts and a logo from other sites). A page for people: log in first,
+    # like every page of the site (DRF views skip LoginRequiredMiddleware).
     path("docs", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
-    path("redoc", login_required(SpectacularRedocView.as_view(url_name="api-schema")), name="api-redoc"),
     # Last: a path that matches nothing above (a negative id, a typo) gets the API's JSON 404.
     re_path(r"^(?P<path>.*)$", NotFoundView.as_view(), name="api-not-found"),
 ]

@@ -236,10 +236,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "api.permissions.TokenScopeAllows"],
     "COMPONENT_SPLIT_REQUEST": True,
-    # Swagger UI and Redoc from this site's static files (drf-spectacular-sidecar), never a CDN.
+    # Swagger UI from this site's static files (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
 }
 # The API's rate limit counts in this cache: Redis when configured, so every server process shares the counts.
 _REDIS_CACHE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "api"}

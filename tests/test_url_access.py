@@ -142,9 +142,8 @@ SITE: dict[str, Route] = {
     "api-not-found": Route(
         get=everyone_logged_in(NOT_FOUND), post=everyone_logged_in(NOT_FOUND), objects={"path": "typo"}, api=True
     ),
-    # The API's documentation pages are pages of the site: log in first.
+    # The API's documentation page is a page of the site: log in first.
     "api-docs": Route(get=everyone_logged_in(OK)),
-    "api-redoc": Route(get=everyone_logged_in(OK)),
 }
 
 
