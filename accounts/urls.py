@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from accounts import views
+
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="accounts-login"),
     path("logout/", auth_views.LogoutView.as_view(), name="accounts-logout"),
@@ -16,4 +18,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
         name="accounts-password-change-done",
     ),
+    path("", views.account, name="accounts-account"),
+    path("tokens/", views.token_create, name="accounts-token-create"),
+    path("tokens/<int:pk>/revoke", views.token_revoke, name="accounts-token-revoke"),
 ]

@@ -1,12 +1,16 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts.forms import ApiTokenForm
 from accounts.lockout import login_lock
+from accounts.models import ApiToken
+from accounts.tokens import ApiTokenNameTaken, api_token_create, api_tokens_revoke
 
 
 def login_locked_out(request, original_response=None, credentials=None):
@@ -28,3 +32,48 @@ def login_locked_out(request, original_response=None, credentials=None):
 def admin_login(request):
     """The admin's own login form would bypass the throttle: log in on the site's page, then go on."""
     return redirect_to_login(request.GET.get("next") or reverse("admin:index"), login_url=reverse("accounts-login"))
+
+
+def _account_page(request, *, form: ApiTokenForm, status: int = 200, new_token=None, new_token_secret: str = ""):
+    context = {
+        "form": form,
+        "tokens": ApiToken.objects.filter(user=request.user, revoked_at__isnull=True),
+        "now": timezone.now(),
+        "new_token": new_token,
+        "new_token_secret": new_token_secret,
+    }
+    return render(request, "accounts/account.html", context, status=status)
+
+
+@require_GET
+def account(request):
+    return _account_page(request, form=ApiTokenForm())
+
+
+@require_POST
+def token_create(request):
+    """The new token's secret is in this one response only: it is stored hashed."""
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _account_page(request, form=form, status=400)
+    try:
+        token, secret = api_token_create(
+            user=request.user,
+            name=form.cleaned_data["name"],
+            scope=form.cleaned_data["scope"],
+            expires_at=form.expires_at(),
+        )
+    except ApiTokenNameTaken as exc:
+        form.add_error("name", str(exc))
+        return _account_page(request, form=form, status=400)
+    response = _account_page(request, form=ApiTokenForm(), new_token=token, new_token_secret=secret)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def token_revoke(request, pk: int):
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user, revoked_at__isnull=True)
+    api_tokens_revoke(tokens=ApiToken.objects.filter(pk=token.pk))
+    messages.success(request, f"Token {token.name} revoked: programs using it are refused from now on.")
+    return redirect("accounts-account")

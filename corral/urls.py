@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/login/", admin_login, name="accounts-admin-login"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("api/v1/", include("api.urls")),
     path("", include("generation.text_urls")),
     path("", include("generation.urls")),
     path("", include("quality.urls")),

@@ -75,15 +75,21 @@ def chunks(queryset: QuerySet, fields: list[str], size: int) -> Iterator[list[di
     """
     last = 0
     while True:
-        query = queryset.filter(pk__gt=last).order_by("pk").values_list(*fields)[:size].query
-        sql, params = query.get_compiler(connection=connection).as_sql()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            chunk = [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
+        chunk = raw_values(queryset.filter(pk__gt=last).order_by("pk")[:size], fields)
         if not chunk:
             return
         yield chunk
         last = chunk[-1]["pk"]
+
+
+def raw_values(queryset: QuerySet, fields: list[str], *, names: list[str] | None = None) -> list[dict[str, Any]]:
+    """The queryset's rows as dicts of ``fields`` (keyed by ``names`` when given), each value as the database
+    driver returns it (see ``chunks``): what the table row builders (exports/tables/) read."""
+    sql, params = queryset.values_list(*fields).query.get_compiler(connection=connection).as_sql()
+    keys = names or fields
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
 
 
 def already_published(source: str, ids: Iterable[int]) -> set[int]:

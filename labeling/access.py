@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 
-from labeling.models import Candidate, Membership, Project, Task
+from labeling.models import Candidate, Membership, Project, PromptBatch, Task
 
 Capability = Membership.Capability
 
@@ -38,6 +38,12 @@ def _check(*, user, project: Project, capability: str, role: str | None = None) 
     return membership
 
 
+def project_access_check(*, user, project: Project, capability: str) -> Membership:
+    """The user's membership of ``project`` when it allows ``capability``; Http404 or PermissionDenied otherwise.
+    For objects of higher apps that belong to a project (an export run)."""
+    return _check(user=user, project=project, capability=capability)
+
+
 def get_project_for_user(*, user, slug: str, capability: str = Capability.ANNOTATE) -> Project:
     project = Project.objects.filter(slug=slug).first()
     if project is None:
@@ -54,6 +60,14 @@ def get_task_for_user(
         raise Http404("No such task.")
     _check(user=user, project=task.project, capability=capability)
     return task
+
+
+def get_batch_for_user(*, user, pk: int, capability: str = Capability.MANAGE) -> PromptBatch:
+    batch = PromptBatch.objects.select_related("project").filter(pk=pk).first()
+    if batch is None:
+        raise Http404("No such prompt batch.")
+    _check(user=user, project=batch.project, capability=capability)
+    return batch
 
 
 def get_candidate_for_user(

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import math
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
@@ -141,15 +142,28 @@ def _jsonl_rows(text: str) -> list[tuple[int, dict]]:
     return rows
 
 
+def _any_text(value, matches) -> bool:
+    """Whether any string in a row (keys included) matches."""
+    if isinstance(value, str):
+        return matches(value)
+    if isinstance(value, dict):
+        return any(_any_text(key, matches) or _any_text(item, matches) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_any_text(item, matches) for item in value)
+    return False
+
+
 def _holds_nul(value) -> bool:
     """Whether a NUL character is anywhere in a row (PostgreSQL cannot store one in text or JSON)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+    return _any_text(value, lambda text: "\x00" in text)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_lone_surrogate(value) -> bool:
+    """Whether a JSON escape such as \\ud800 left half a character anywhere in a row (no database stores it)."""
+    return _any_text(value, _LONE_SURROGATE.search)
 
 
 def _answer_fields(record: dict) -> tuple[str, float | None, str]:
@@ -314,6 +328,9 @@ def parse_prompt_file(
             continue
         if _holds_nul(record):
             errors.append(RowError(line, "contains a NUL character; remove it"))
+            continue
+        if _holds_lone_surrogate(record):
+            errors.append(RowError(line, "contains half a character (a lone surrogate escape such as \\ud800)"))
             continue
         prompt = record.get("prompt", "").strip()
         response, confidence, answer_error = _answer_fields(record) if with_answers else ("", None, "")

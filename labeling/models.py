@@ -250,6 +250,8 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["project", "status", "queued_at", "id"], name="task_queue_order_idx"),
             models.Index(fields=["project", "created_at"], name="task_recent_idx"),
+            # The API lists a project's tasks by change time, page after page from a cursor (updated_at, id).
+            models.Index(fields=["project", "updated_at", "id"], name="task_project_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -389,7 +391,8 @@ class Vote(models.Model):
             models.CheckConstraint(condition=Q(value__in=[-1, 0, 1]), name="vote_value_valid"),
         ]
         indexes = [
-            models.Index(fields=["updated_at"], name="vote_updated_idx"),
+            # Exports read what changed since a time; the API pages through judgements by (updated_at, id).
+            models.Index(fields=["updated_at", "id"], name="vote_updated_id_idx"),
             # My progress: a person's votes since a time, without reading the rest of their history.
             models.Index(fields=["user", "created_at"], name="vote_user_time_idx"),
         ]
@@ -428,7 +431,8 @@ class Preference(models.Model):
                 name="preference_best_names_a_candidate",
             ),
         ]
-        indexes = [models.Index(fields=["updated_at"], name="preference_updated_idx")]
+        # Exports read what changed since a time; the API pages through judgements by (updated_at, id).
+        indexes = [models.Index(fields=["updated_at", "id"], name="preference_updated_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.user} {self.choice} {self.task_id}"
@@ -456,7 +460,8 @@ class Review(models.Model):
                 condition=~Q(decision="correct") | ~Q(corrected_text=""), name="review_correction_has_text"
             ),
         ]
-        indexes = [models.Index(fields=["updated_at"], name="review_updated_idx")]
+        # Exports read what changed since a time; the API pages through judgements by (updated_at, id).
+        indexes = [models.Index(fields=["updated_at", "id"], name="review_updated_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.reviewer} {self.decision} {self.candidate}"

@@ -3,7 +3,9 @@
 The URL names come from the resolver, and ``SITE`` must name exactly those, so a new URL without an
 entry here fails ``test_the_table_names_every_url_of_the_site``. Each URL is called on real objects
 of one project (``world``) by an anonymous visitor, an annotator, a reviewer and a manager of that
-project, a manager of another project only (``outsider``), and a superuser (``staff``).
+project, a manager of another project only (``outsider``), and a superuser (``staff``). The REST API's
+URLs answer anonymous callers 401 (not a redirect to the login page), and are called again with API tokens
+of both scopes: a read token never writes.
 """
 
 from dataclasses import dataclass, field
@@ -16,7 +18,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
-from accounts.models import User
+from accounts.models import ApiToken, User
+from accounts.tokens import api_token_create
 from exports.models import ExportRun
 from generation.models import GenerationJob, WorkerHeartbeat
 from labeling.models import Candidate, Membership, Preference, Project, PromptBatch, Review, Task, Vote
@@ -27,7 +30,8 @@ ACTORS = ("anonymous", "annotator", "reviewer", "manager", "outsider", "staff")
 METHODS = ("GET", "POST", "DELETE")  # DELETE stands for every method no page takes
 
 LOGIN = "login"  # 302 to the login page
-OK, REDIRECT, FORBIDDEN, NOT_FOUND, NOT_ALLOWED = 200, 302, 403, 404, 405
+OK, CREATED, ACCEPTED, REDIRECT = 200, 201, 202, 302
+UNAUTHORIZED, FORBIDDEN, NOT_FOUND, NOT_ALLOWED = 401, 403, 404, 405
 
 
 def members(status: int, **overrides) -> dict[str, int | str]:
@@ -57,9 +61,13 @@ class Route:
     post: dict | None = None
     objects: dict[str, str] = field(default_factory=dict)  # URL kwarg → key in ``world``
     data: dict = field(default_factory=dict)  # a valid POST body
+    json: dict | None = None  # a valid POST body sent as JSON instead
     public: bool = False  # anonymous visitors are served, not sent to login
+    api: bool = False  # the REST API: anonymous callers get 401 whatever the method
 
     def expected(self, actor: str, method: str) -> int | str:
+        if actor == "anonymous" and self.api:
+            return UNAUTHORIZED
         if actor == "anonymous" and not self.public:
             return LOGIN
         outcomes = {"GET": self.get, "POST": self.post}.get(method)
@@ -121,6 +129,29 @@ SITE: dict[str, Route] = {
     "quality-pause": Route(post=managers(REDIRECT), objects=IMAGE_PROJECT | {"user_id": "annotator_id"}),
     "quality-exclude": Route(post=managers(REDIRECT), objects=IMAGE_PROJECT | {"user_id": "annotator_id"}),
     "quality-reinstate": Route(post=managers(REDIRECT), objects=IMAGE_PROJECT | {"user_id": "annotator_id"}),
+    "accounts-account": Route(get=everyone_logged_in(OK)),
+    "accounts-token-create": Route(post=everyone_logged_in(OK), data={"name": "matrix token", "scope": "read"}),
+    # Only the owner (here the manager) revokes a token on the account page; staff do it in the admin.
+    "accounts-token-revoke": Route(post=members(NOT_FOUND, manager=REDIRECT), objects={"pk": "manager_token"}),
+    "api-projects": Route(get=everyone_logged_in(OK), api=True),
+    "api-project": Route(get=members(OK), objects=IMAGE_PROJECT, api=True),
+    "api-batches": Route(
+        post=managers(CREATED), objects=IMAGE_PROJECT, json={"rows": [{"prompt": "a pelican"}]}, api=True
+    ),
+    "api-batch": Route(get=managers(OK), objects={"pk": "batch"}, api=True),
+    "api-tasks": Route(get=members(OK), objects=IMAGE_PROJECT, api=True),
+    "api-task": Route(get=members(OK), objects=IMAGE_TASK, api=True),
+    "api-votes": Route(get=managers(OK), objects=IMAGE_PROJECT, api=True),
+    "api-picks": Route(get=managers(OK), objects=IMAGE_PROJECT, api=True),
+    "api-reviews": Route(get=managers(OK), objects=TEXT_PROJECT, api=True),
+    "api-exports": Route(get=managers(OK), post=managers(ACCEPTED), objects=IMAGE_PROJECT, json={}, api=True),
+    "api-export": Route(get=managers(OK), objects={"pk": "export_run"}, api=True),
+    "api-schema": Route(get=everyone_logged_in(OK), api=True),
+    "api-not-found": Route(
+        get=everyone_logged_in(NOT_FOUND), post=everyone_logged_in(NOT_FOUND), objects={"path": "typo"}, api=True
+    ),
+    # The API's documentation page is a page of the site: log in first.
+    "api-docs": Route(get=everyone_logged_in(OK)),
 }
 
 
@@ -208,10 +239,11 @@ def _build_world() -> dict:
     for index, text in enumerate(["Hi!", "Hello."]):
         Candidate.objects.create(task=pair_task, index=index, text=text, review_state="accepted")
     # Rows for the admin's change pages.
-    PromptBatch.objects.create(project=image_project, name="birds.csv", prompt_count=1)
+    batch = PromptBatch.objects.create(project=image_project, name="birds.csv", prompt_count=1)
     Vote.objects.create(user=actors["manager"], candidate=image_candidate, value=Vote.Value.UP)
     Preference.objects.create(user=actors["manager"], task=image_task, choice=Preference.Choice.TIE)
-    ExportRun.objects.create(project=image_project)
+    export_run = ExportRun.objects.create(project=image_project)
+    manager_token, _ = api_token_create(user=actors["manager"], name="matrix")
     return {
         "actors": actors,
         "image_name": image_candidate.image.name,
@@ -227,6 +259,10 @@ def _build_world() -> dict:
         "reviewed_answer": reviewed_answer.uid,
         "pair_task": pair_task.pk,
         "annotator_id": actors["annotator"].pk,
+        "batch": batch.pk,
+        "export_run": export_run.pk,
+        "typo": "projects/birds/vote",
+        "manager_token": manager_token.pk,
     }
 
 
@@ -239,6 +275,12 @@ def client_for(user: User | None, **options) -> Client:
 
 def url_of(name: str, route: Route, world: dict) -> str:
     return reverse(name, kwargs={kwarg: world[key] for kwarg, key in route.objects.items()})
+
+
+def post(client: Client, url: str, route: Route, **headers):
+    if route.json is not None:
+        return client.post(url, route.json, content_type="application/json", **headers)
+    return client.post(url, route.data, **headers)
 
 
 def check_status(response, expected: int | str, context: str) -> None:
@@ -260,18 +302,44 @@ def test_authorization_matrix(world, name, actor, method):
     route = SITE[name]
     client = client_for(world["actors"][actor])
     url = url_of(name, route, world)
-    response = client.post(url, route.data) if method == "POST" else client.generic(method, url)
+    response = post(client, url, route) if method == "POST" else client.generic(method, url)
     check_status(response, route.expected(actor, method), f"{method} {url} as {actor}")
+
+
+API_MATRIX = [
+    (name, actor, method, scope)
+    for name, route in SITE.items()
+    if route.api
+    for actor in ACTORS
+    if actor != "anonymous"
+    for method in METHODS
+    for scope in ApiToken.Scope
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "actor", "method", "scope"), API_MATRIX, ids=[":".join(case) for case in API_MATRIX]
+)
+def test_api_tokens_get_what_sessions_get_and_read_tokens_never_write(world, name, actor, method, scope):
+    route = SITE[name]
+    _, secret = api_token_create(user=world["actors"][actor], name=f"matrix {scope}", scope=scope)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    url = url_of(name, route, world)
+    response = post(client, url, route) if method == "POST" else client.generic(method, url)
+    expected = route.expected(actor, method)
+    if method != "GET" and scope == ApiToken.Scope.READ:
+        expected = FORBIDDEN  # refused for its scope before anything else is looked at
+    check_status(response, expected, f"{method} {url} as {actor} with a {scope} token")
 
 
 def test_a_refused_request_changes_nothing(world):
     """The outsider's tries at every write of this project leave no trace."""
     client = client_for(world["actors"]["outsider"])
-    tables = (Vote, Preference, Review, Task, GenerationJob, PromptBatch, ExportRun, QualityAction)
+    tables = (Vote, Preference, Review, Task, GenerationJob, PromptBatch, ExportRun, QualityAction, ApiToken)
     before = {model.__name__: model.objects.count() for model in tables}
     for name, route in SITE.items():
         if route.post is not None and route.objects:
-            client.post(url_of(name, route, world), route.data)
+            post(client, url_of(name, route, world), route)
     assert {model.__name__: model.objects.count() for model in tables} == before
 
 
@@ -280,7 +348,7 @@ def test_every_post_needs_a_csrf_token(world):
     posts = [name for name, route in SITE.items() if route.post is not None]
     assert len(posts) > 10
     for name in posts:
-        response = client.post(url_of(name, SITE[name], world), SITE[name].data)
+        response = post(client, url_of(name, SITE[name], world), SITE[name])
         assert response.status_code == 403, name
         assert b"CSRF" in response.content, name
 
@@ -335,8 +403,9 @@ def _admin_objects(world: dict) -> dict[type, int]:
 
 
 # Axes writes its records itself, and the Quality page writes the quality app's: their admins refuse to add any,
-# to staff too.
+# to staff too. API tokens are made by their owners on the account page, the only place their secret is shown.
 APPS_WITHOUT_ADD_PAGES = {"axes", "quality"}
+MODELS_WITHOUT_ADD_PAGES = {ApiToken}
 
 
 @pytest.mark.parametrize("actor", ACTORS)
@@ -348,7 +417,7 @@ def test_admin_pages_are_for_staff_only(world, actor):
     for model, pk in pks.items():
         info = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         urls = [reverse(f"{info}_changelist")]
-        if model._meta.app_label not in APPS_WITHOUT_ADD_PAGES:
+        if model._meta.app_label not in APPS_WITHOUT_ADD_PAGES and model not in MODELS_WITHOUT_ADD_PAGES:
             urls.append(reverse(f"{info}_add"))
         if pk is not None:
             urls += [reverse(f"{info}_{view}", args=[pk]) for view in ("change", "delete", "history")]

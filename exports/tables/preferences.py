@@ -1,8 +1,10 @@
 """Rows of the ``preferences`` (image pairs) and ``text_dpo`` (answer pairs) tables, from due preferences."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from exports.due import already_published, chunks, due_preferences
 from exports.models import ExportedRow
@@ -28,11 +30,14 @@ PREFERENCE_FIELDS = [
 ]
 
 
-def _preference_pairs(preference: dict[str, Any], candidates: list[dict[str, Any]]) -> list[tuple[dict, dict, float]]:
+def preference_pairs(preference: dict[str, Any], candidates: list[dict[str, Any]]) -> list[tuple[dict, dict, float]]:
     """(first, second, label_0) pairs in task order; label_0 is 1 when the first is the preferred one.
 
     Pick best among N → N−1 pairs (best against each other); tie → every pair at 0.5; all bad → none.
+    ``candidates`` are the task's (``CANDIDATE_FIELDS``, in index order); images without a file are left out.
     """
+    if preference["task__project__kind"] == Project.Kind.IMAGE:
+        candidates = [c for c in candidates if c["image"]]
     if preference["choice"] == Preference.Choice.BEST:
         chosen_index = next((c["index"] for c in candidates if c["id"] == preference["chosen_id"]), None)
         return [
@@ -46,25 +51,43 @@ def _preference_pairs(preference: dict[str, Any], candidates: list[dict[str, Any
     return []
 
 
-def export_preferences(batch: Batch, project: Project | None, progress: ProgressCallback) -> None:
-    due = due_preferences(project).annotate(
+def preferences_marked(preferences: QuerySet[Preference]) -> QuerySet[Preference]:
+    """Picks with the marks their rows carry (``is_gold``, ``by_excluded`` in PREFERENCE_FIELDS)."""
+    return preferences.annotate(
         is_gold=gold_mark(task_ref="task"), by_excluded=excluded_mark(user_ref="user", project_ref="task__project")
     )
-    for chunk in chunks(due, PREFERENCE_FIELDS, settings.EXPORT_CHUNK_SIZE):
-        candidates_by_task: dict[int, list[dict[str, Any]]] = {}
-        for candidate in (
-            Candidate.objects.filter(task_id__in={p["task_id"] for p in chunk})
-            .order_by("task_id", "index")
-            .values("task_id", *CANDIDATE_FIELDS)
-        ):
-            candidates_by_task.setdefault(candidate["task_id"], []).append(candidate)
+
+
+def candidates_by_task(task_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
+    """The candidates of these tasks (``CANDIDATE_FIELDS``), in index order, by task id."""
+    by_task: dict[int, list[dict[str, Any]]] = {}
+    for candidate in (
+        Candidate.objects.filter(task_id__in=task_ids).order_by("task_id", "index").values("task_id", *CANDIDATE_FIELDS)
+    ):
+        by_task.setdefault(candidate["task_id"], []).append(candidate)
+    return by_task
+
+
+def pair_rows(
+    preference: dict[str, Any], pairs: list[tuple[dict, dict, float]], *, image_path: Callable[[int], str | None]
+) -> list[dict[str, Any]]:
+    """The rows a judgement's pairs give: ``preferences`` rows on image projects, ``text_dpo`` rows (ties left
+    out: DPO needs a chosen and a rejected answer) on text projects. ``image_path`` maps a candidate id to
+    where its image is."""
+    provenance = _preference_provenance(preference)
+    if preference["task__project__kind"] == Project.Kind.IMAGE:
+        return [_image_pair_row(preference, pair, provenance, image_path) for pair in pairs]
+    return [_text_pair_row(preference, pair, provenance) for pair in pairs if pair[2] != 0.5]
+
+
+def export_preferences(batch: Batch, project: Project | None, progress: ProgressCallback) -> None:
+    for chunk in chunks(preferences_marked(due_preferences(project)), PREFERENCE_FIELDS, settings.EXPORT_CHUNK_SIZE):
+        candidates = candidates_by_task({p["task_id"] for p in chunk})
         image_rows, text_rows, entries = [], [], []
-        pairs_by_preference = {}
-        for preference in chunk:
-            candidates = candidates_by_task.get(preference["task_id"], [])
-            if preference["task__project__kind"] == Project.Kind.IMAGE:
-                candidates = [c for c in candidates if c["image"]]
-            pairs_by_preference[preference["pk"]] = _preference_pairs(preference, candidates)
+        pairs_by_preference = {
+            preference["pk"]: preference_pairs(preference, candidates.get(preference["task_id"], []))
+            for preference in chunk
+        }
         batch.plan_images(
             [
                 candidate
@@ -75,14 +98,8 @@ def export_preferences(batch: Batch, project: Project | None, progress: Progress
             ]
         )
         for preference in chunk:
-            pairs = pairs_by_preference[preference["pk"]]
-            provenance = _preference_provenance(preference)
-            if preference["task__project__kind"] == Project.Kind.IMAGE:
-                rows = [_image_pair_row(batch, preference, pair, provenance) for pair in pairs]
-                image_rows.extend(rows)
-            else:
-                rows = [_text_pair_row(preference, pair, provenance) for pair in pairs if pair[2] != 0.5]
-                text_rows.extend(rows)
+            rows = pair_rows(preference, pairs_by_preference[preference["pk"]], image_path=batch.image_path)
+            (image_rows if preference["task__project__kind"] == Project.Kind.IMAGE else text_rows).extend(rows)
             entries.append((preference["pk"], preference["updated_at"], bool(rows)))
         # A judgement that no longer gives a pair (changed to "all bad", or a text one to a tie) would leave its
         # earlier pairs the newest; readers who saw them get one row without a pair, which replaces them.
@@ -100,14 +117,16 @@ def export_preferences(batch: Batch, project: Project | None, progress: Progress
         progress(len(chunk))
 
 
-def _image_pair_row(batch: Batch, preference: dict, pair: tuple[dict, dict, float], provenance: dict) -> dict:
+def _image_pair_row(
+    preference: dict, pair: tuple[dict, dict, float], provenance: dict, image_path: Callable[[int], str | None]
+) -> dict:
     first, second, label = pair
     return {
         "id": f"{preference['pk']}:{first['uid']}:{second['uid']}",
         "preference_id": preference["pk"],
         "caption": preference["task__prompt"],
-        "jpg_0": batch.image_path(first["id"]),
-        "jpg_1": batch.image_path(second["id"]),
+        "jpg_0": image_path(first["id"]),
+        "jpg_1": image_path(second["id"]),
         "label_0": label,
         "choice": preference["choice"],
         "model": first["model_name"],

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from exports.due import already_published, chunks, due_votes
 from exports.models import ExportedRow
@@ -31,14 +32,16 @@ VOTE_FIELDS = [
 ]
 
 
-
-
-def export_votes(batch: Batch, project: Project | None, progress: ProgressCallback) -> None:
-    due = due_votes(project).annotate(
+def votes_marked(votes: QuerySet[Vote]) -> QuerySet[Vote]:
+    """Votes with the marks their rows carry (``is_gold``, ``by_excluded`` in VOTE_FIELDS)."""
+    return votes.annotate(
         is_gold=gold_mark(task_ref="candidate__task"),
         by_excluded=excluded_mark(user_ref="user", project_ref="candidate__task__project"),
     )
-    for chunk in chunks(due, VOTE_FIELDS, settings.EXPORT_CHUNK_SIZE):
+
+
+def export_votes(batch: Batch, project: Project | None, progress: ProgressCallback) -> None:
+    for chunk in chunks(votes_marked(due_votes(project)), VOTE_FIELDS, settings.EXPORT_CHUNK_SIZE):
         published_before = already_published(
             ExportedRow.Source.VOTE, (vote["pk"] for vote in chunk if vote["value"] == Vote.Value.WITHDRAWN)
         )
@@ -50,7 +53,7 @@ def export_votes(batch: Batch, project: Project | None, progress: ProgressCallba
                 for vote in published
             ]
         )
-        batch.write("votes", [_vote_row(batch, vote) for vote in published])
+        batch.write("votes", [vote_row(vote, path=batch.image_path(vote["candidate_id"])) for vote in published])
         published_ids = {vote["pk"] for vote in published}
         batch.settle(
             ExportedRow.Source.VOTE, [(vote["pk"], vote["updated_at"], vote["pk"] in published_ids) for vote in chunk]
@@ -58,12 +61,13 @@ def export_votes(batch: Batch, project: Project | None, progress: ProgressCallba
         progress(len(chunk))
 
 
-def _vote_row(batch: Batch, vote: dict[str, Any]) -> dict[str, Any]:
+def vote_row(vote: dict[str, Any], *, path: str | None) -> dict[str, Any]:
+    """A ``votes`` row from a vote's ``VOTE_FIELDS`` (driver values) and where its image is (the API gives a URL)."""
     steps, guidance = generation_settings(vote["candidate__params"])
     return {
         "id": vote["pk"],
         "prompt": vote["candidate__task__prompt"],
-        "path": batch.image_path(vote["candidate_id"]),
+        "path": path,
         "response": vote["candidate__text"] or None,
         "rating": Vote.Value(vote["value"]).rating,
         "candidate_uid": uuid_text(vote["candidate__uid"]),
