@@ -6,3 +6,7 @@ class ApiConfig(AppConfig):
 
     name = "api"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Connects the webhook receivers to the lower apps' signals.
+        from api.webhooks import receivers  # noqa: F401

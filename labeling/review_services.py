@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from labeling.models import Candidate, Preference, Project, Review, ReviewReservation, Task
 from labeling.review_selectors import review_held_by, review_open_for
+from labeling.signals import review_completed
 from labeling.votes import VotingError, preference_record
 
 
@@ -82,6 +83,7 @@ def review_submit(
         if reviews_in + 1 >= project.reviews_per_answer:
             locked.review_state = Candidate.ReviewState.REVIEWED
             locked.save(update_fields=["review_state"])
+            review_completed.send(sender=Candidate, candidate_id=locked.pk)
     return review
 
 

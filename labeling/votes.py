@@ -10,8 +10,11 @@ annotator sees (404, 403, 409, or 400 with a message). The SQL here is the one h
 
 Completion and reopening are conditional updates run after the vote that may cause them, in autocommit: each
 reads the votes when it runs, so whichever of several concurrent votes runs last sees all of them, without a lock.
+When someone listens for completions (webhooks), the completing update runs in a transaction of its own with the
+announcement, so what the listener records commits with the completion; the vote itself has committed before.
 """
 
+from contextlib import nullcontext
 from uuid import UUID
 
 from django.db import connection, transaction
@@ -19,6 +22,7 @@ from django.utils import timezone
 
 from labeling.access import get_candidate_for_user
 from labeling.models import Candidate, Membership, Preference, Task, Vote
+from labeling.signals import task_completed, task_completion_announce
 
 
 class VotingError(Exception):
@@ -89,12 +93,23 @@ TASK_COMPLETE_IF_FULL_SQL = (
     " AND (SELECT COUNT(*) FROM labeling_vote v WHERE v.candidate_id = %(candidate)s AND v.value <> %(withdrawn)s)"
     " >= (SELECT p.votes_per_candidate FROM labeling_project p WHERE p.id = labeling_task.project_id)"
     f" AND NOT EXISTS ({_SHORT_CANDIDATE_SQL})"
+    " RETURNING id, batch_id"
 )
 
 TASK_REOPEN_IF_SHORT_SQL = (
     "UPDATE labeling_task SET status = %(ready)s, updated_at = %(now)s"  # noqa: S608
     f" WHERE {_TASK_OF_CANDIDATE_SQL} AND status = %(complete)s AND EXISTS ({_SHORT_CANDIDATE_SQL})"
 )
+
+
+def _complete_if_full(cursor, candidate_id: int, *, now) -> None:
+    """Complete the candidate's task if this vote filled it; announce it, in one transaction, when anyone listens."""
+    announce = task_completed.has_listeners(Task)
+    with transaction.atomic() if announce else nullcontext():
+        cursor.execute(TASK_COMPLETE_IF_FULL_SQL, _task_params(candidate_id, now=now))
+        completed = cursor.fetchone()
+        if completed and announce:
+            task_completion_announce(task_id=completed[0], batch_id=completed[1])
 
 
 def _now() -> object:
@@ -180,7 +195,7 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> Vote.Value:
             candidate_id = _written(cursor, VOTE_UPSERT_SQL, params)
             if candidate_id is None:
                 raise TaskNotOpen("This task changed while you voted. Nothing was recorded; please vote again.")
-        cursor.execute(TASK_COMPLETE_IF_FULL_SQL, _task_params(candidate_id, now=params["now"]))
+        _complete_if_full(cursor, candidate_id, now=params["now"])
     return vote_value
 
 
