@@ -77,3 +77,32 @@ def test_the_same_url_twice_in_a_project_is_refused(client, boss, project, setti
     assert response.status_code == 400
     assert "already registered" in response.context["form"].errors["url"][0]
     assert WebhookEndpoint.objects.count() == 1
+
+
+def test_the_project_page_links_managers_to_the_webhooks(client, boss, annotator, project):
+    client.force_login(boss)
+    assert reverse("api-webhooks", args=[project.slug]) in client.get(project.get_absolute_url()).content.decode()
+    client.force_login(annotator)
+    assert reverse("api-webhooks", args=[project.slug]) not in client.get(project.get_absolute_url()).content.decode()
+
+
+def test_staff_send_failed_deliveries_again_from_the_admin(client, staff, project, settings):
+    settings.WEBHOOK_ALLOW_LOOPBACK = True
+    endpoint = WebhookEndpoint.objects.create(project=project, url="http://127.0.0.1:9/hook", events=["task.completed"])
+    failed = WebhookDelivery.objects.create(
+        endpoint=endpoint, event_type="task.completed", payload={}, status="failed", attempts=11
+    )
+    delivered = WebhookDelivery.objects.create(
+        endpoint=endpoint, event_type="task.completed", payload={}, status="succeeded"
+    )
+    client.force_login(staff)
+    response = client.post(
+        reverse("admin:api_webhookdelivery_changelist"),
+        {"action": "send_again", "_selected_action": [failed.pk, delivered.pk]},
+        follow=True,
+    )
+    assert "1 failed deliveries will be sent again" in response.content.decode()
+    failed.refresh_from_db()
+    delivered.refresh_from_db()
+    assert (failed.status, failed.attempts, failed.next_attempt_at is not None) == ("pending", 0, True)
+    assert delivered.status == "succeeded"
