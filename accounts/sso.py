@@ -93,6 +93,11 @@ class SsoBackend(OIDCAuthenticationBackend):
             raise SuspiciousOperation("The provider's user info is about another subject than its ID token.")
         return claims
 
+    def get_user(self, user_id):
+        # The library's get_user skips Django's is_active check: a deactivated account would stay logged in.
+        user = super().get_user(user_id)
+        return user if self.user_can_authenticate(user) else None
+
     def verify_claims(self, claims) -> bool:
         return bool(claims.get("email")) and claims.get("email_verified") is not False
 

@@ -88,3 +88,12 @@ def test_production_settings_with_sso_pass_check_deploy(tmp_path):
     }
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_deactivated_account_logged_in_by_sso_is_logged_out(client, db, sso_on):
+    carol = make_user("carol")
+    client.force_login(carol, backend="accounts.sso.SsoBackend")
+    assert client.get(reverse("labeling-dashboard")).status_code == 200
+    carol.is_active = False
+    carol.save()
+    assert client.get(reverse("labeling-dashboard")).status_code == 302
