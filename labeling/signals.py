@@ -28,5 +28,9 @@ def task_completion_announce(*, task_id: int, batch_id: int | None) -> None:
     task_completed.send(sender=Task, task_id=task_id)
     if batch_id is None or not batch_completed.has_listeners(PromptBatch):
         return
+    # Two of its last tasks completing at once would each see the other still open: the batch's row lock makes
+    # the second wait for the first to commit, and then see both complete.
+    if not PromptBatch.objects.select_for_update().filter(pk=batch_id).values_list("pk", flat=True):
+        return
     if not Task.objects.filter(batch_id=batch_id).exclude(status__in=BATCH_DONE_STATUSES).exists():
         batch_completed.send(sender=PromptBatch, batch_id=batch_id)
