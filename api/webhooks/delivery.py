@@ -56,21 +56,26 @@ def _send(delivery: WebhookDelivery, *, now: datetime) -> tuple[int | None, str]
     """POST the delivery; (status code or None, error or "") — never raises for the receiver's faults."""
     body, headers = signed_request(delivery, now=now)
     try:
-        response = httpx.post(
+        # Streamed: only the first ERROR_BODY_CHARS bytes of an answer are read, whatever a receiver sends.
+        with httpx.stream(
+            "POST",
             delivery.endpoint.url,
             content=body,
             headers=headers,
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
             follow_redirects=False,  # a redirect could lead to an address the URL rule refuses
-        )
+        ) as response:
+            if 200 <= response.status_code < 300:
+                return response.status_code, ""
+            answer = b""
+            for chunk in response.iter_bytes():
+                answer += chunk
+                if len(answer) >= ERROR_BODY_CHARS:
+                    break
     except httpx.HTTPError as exc:
         return None, f"Could not deliver: {type(exc).__name__}: {exc}".strip()
-    if 200 <= response.status_code < 300:
-        return response.status_code, ""
-    answer = response.text[:ERROR_BODY_CHARS].strip()
-    return response.status_code, f"The receiver answered HTTP {response.status_code}" + (
-        f": {answer}" if answer else "."
-    )
+    text = answer[:ERROR_BODY_CHARS].decode(errors="replace").strip()
+    return response.status_code, f"The receiver answered HTTP {response.status_code}" + (f": {text}" if text else ".")
 
 
 def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
@@ -81,7 +86,9 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     )
     if not claimed:
         return None
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None:  # its endpoint was removed meanwhile
+        return None
     problem = receiver_url_problem(delivery.endpoint.url)
     if problem:
         status_code, error, give_up = None, f"Not sent: {problem}", True
