@@ -1,10 +1,15 @@
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
 from accounts import views
+from accounts.sso import SsoCallbackView, SsoStartView
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="accounts-login"),
+    path("login/", views.SiteLoginView.as_view(), name="accounts-login"),
+    # Single sign-on (404 unless OIDC_ISSUER_URL is set); register <site>/accounts/sso/callback/ with the provider.
+    path("sso/start/", login_not_required(SsoStartView.as_view()), name="accounts-sso-start"),
+    path("sso/callback/", login_not_required(SsoCallbackView.as_view()), name="accounts-sso-callback"),
     path("logout/", auth_views.LogoutView.as_view(), name="accounts-logout"),
     path(
         "password/",

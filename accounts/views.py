@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.views import LoginView, redirect_to_login
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -11,6 +12,30 @@ from accounts.forms import ApiTokenForm
 from accounts.lockout import login_lock
 from accounts.models import ApiToken
 from accounts.tokens import ApiTokenNameTaken, api_token_create, api_tokens_revoke
+
+LOCAL_LOGIN_OFF_MESSAGE = "Log-in with a password is turned off on this site; log in with {provider}."
+
+
+def login_choices() -> dict:
+    """What the login page offers: single sign-on (with the provider's name) and/or the password form."""
+    return {
+        "sso_provider_name": settings.OIDC_PROVIDER_NAME if settings.SSO_ENABLED else "",
+        "password_login": settings.PASSWORD_LOGIN_ENABLED,
+    }
+
+
+class SiteLoginView(LoginView):
+    template_name = "accounts/login.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs) | login_choices()
+
+    def post(self, request, *args, **kwargs):
+        if not settings.PASSWORD_LOGIN_ENABLED:
+            message = LOCAL_LOGIN_OFF_MESSAGE.format(provider=settings.OIDC_PROVIDER_NAME)
+            context = self.get_context_data(form=self.get_form_class()(request), password_login_off=message)
+            return self.render_to_response(context, status=403)
+        return super().post(request, *args, **kwargs)
 
 
 def login_locked_out(request, original_response=None, credentials=None):
@@ -23,6 +48,7 @@ def login_locked_out(request, original_response=None, credentials=None):
         "form": AuthenticationForm(request, initial={"username": request.POST.get("username", "")}),
         "next": request.POST.get("next", ""),
         "throttled": lock.message(now=timezone.now()),
+        **login_choices(),
     }
     return render(request, "accounts/login.html", context, status=429)
 

@@ -9,3 +9,6 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         from api import schema  # noqa: F401 (registers the token scheme with drf-spectacular)
+
+        # Connects the webhook receivers to the lower apps' signals.
+        from api.webhooks import receivers  # noqa: F401

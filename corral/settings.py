@@ -147,8 +147,34 @@ AUTH_USER_MODEL = "accounts.User"
 # Database sessions: logging out deletes the row, which ends the session in every server process at once, and
 # nothing depends on Redis.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Single sign-on with OpenID Connect (accounts/sso.py), on when OIDC_ISSUER_URL is set: the provider's endpoints come
+# from <issuer>/.well-known/openid-configuration. Register <site>/accounts/sso/callback/ as the redirect URI.
+OIDC_ISSUER_URL = env_str("OIDC_ISSUER_URL")
+SSO_ENABLED = bool(OIDC_ISSUER_URL)
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")  # the login page says "Log in with <this>"
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+if SSO_ENABLED and not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+    raise ImproperlyConfigured("OIDC_ISSUER_URL is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set too.")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGORITHM", "RS256")
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10, minimum=1)
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts-sso-callback"
+OIDC_USERNAME_ALGO = "accounts.sso.username_for_claims"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
+# Local passwords keep working beside single sign-on unless this is off (then only single sign-on logs in).
+PASSWORD_LOGIN_ENABLED = env_bool("PASSWORD_LOGIN", True)
+if not (PASSWORD_LOGIN_ENABLED or SSO_ENABLED):
+    raise ImproperlyConfigured(
+        "PASSWORD_LOGIN is off and single sign-on (OIDC_ISSUER_URL) is not set: nobody could log in."
+    )
 # Axes first: it refuses a locked-out log-in before any password is checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    *(["django.contrib.auth.backends.ModelBackend"] if PASSWORD_LOGIN_ENABLED else []),
+    "accounts.sso.SsoBackend",  # does nothing unless SSO_ENABLED
+]
 LOGIN_URL = "accounts-login"
 LOGIN_REDIRECT_URL = "labeling-dashboard"
 LOGOUT_REDIRECT_URL = "accounts-login"
@@ -342,6 +368,19 @@ EXPORT_LATE_COMMIT_MARGIN_SECONDS = env_int("EXPORT_LATE_COMMIT_MARGIN_SECONDS",
 # Fault injection for the crash tests: the export SIGKILLs itself at this stage (see exports/crash.py).
 EXPORT_CRASH_AT = env_str("CORRAL_EXPORT_CRASH_AT")
 
+# Webhooks (api/webhooks): an attempt's timeout; retries wait base × 4^(attempt − 1) seconds, capped, for this many
+# attempts (the defaults: 10 s, 40 s, 160 s, … then every 6 hours, about 28 hours in all).
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 10, minimum=1)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 11, minimum=1)
+# A retry due within this many seconds is queued by the worker itself; later ones are picked up by the beat.
+WEBHOOK_RETRY_IN_WORKER_MAX_SECONDS = env_int("WEBHOOK_RETRY_IN_WORKER_MAX_SECONDS", 600, minimum=0)
+# Receivers on loopback addresses (this machine) are refused unless this is on: tests, one-machine setups.
+WEBHOOK_ALLOW_LOOPBACK = env_bool("WEBHOOK_ALLOW_LOOPBACK", False)
+# How often the beat queues deliveries whose time has come (retries, and any whose queue message was lost).
+WEBHOOK_PICKUP_SECONDS = env_int("WEBHOOK_PICKUP_SECONDS", 30, minimum=1)
+
 # plain: readable lines for a terminal; json: one object per line for a log collector (use it in production).
 LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
@@ -368,4 +407,5 @@ CELERY_BEAT_SCHEDULE = {
     "export-oxen": {"task": "exports.tasks.export_to_oxen", "schedule": float(EXPORT_INTERVAL_SECONDS)},
     "labeling-count-projects": {"task": "labeling.tasks.count_projects", "schedule": float(PROJECT_COUNTS_SECONDS)},
     "quality-refresh": {"task": "quality.tasks.quality_refresh_stale", "schedule": float(QUALITY_REFRESH_SECONDS)},
+    "webhook-deliveries-due": {"task": "api.webhooks.deliver_due", "schedule": float(WEBHOOK_PICKUP_SECONDS)},
 }

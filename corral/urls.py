@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("generation.text_urls")),
     path("", include("generation.urls")),
     path("", include("quality.urls")),
+    path("", include("api.webhook_urls")),
 ]
 
 handler400 = "corral.errors.bad_request_explained"

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from exports.crash import checkpoint
 from exports.models import ExportedAnnotator, ExportedImage, ExportedRow, ExportRun
+from exports.signals import export_run_finish
 from exports.tables.contract import IMAGE_COLUMNS, IMAGE_RENDER_METADATA, TABLES, dataset_card
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def settle(repo: oxen.Repo, run: ExportRun, *, reason: str) -> None:
         _discard_batch(repo, run)
         run.status, run.error_message = ExportRun.Status.FAILED, reason
     run.finished_at = timezone.now()
-    run.save(update_fields=["status", "commit_id", "error_message", "finished_at"])
+    export_run_finish(run, update_fields=["status", "commit_id", "error_message", "finished_at"])
 
 
 def _dataset_totals() -> dict[str, int]:

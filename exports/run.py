@@ -28,6 +28,7 @@ from exports.crash import checkpoint
 from exports.lock import export_lock
 from exports.models import ExportRun
 from exports.repository import commit_batch, push, repo_open, settle
+from exports.signals import export_run_finish
 from exports.tables.annotators import export_annotators
 from exports.tables.preferences import export_preferences
 from exports.tables.reviews import export_reviews
@@ -83,7 +84,7 @@ def export_run(*, project: Project | None = None, progress: ProgressCallback | N
                 run.save(update_fields=["commit_id"])
             checkpoint("before_mark")
             run.status, run.finished_at = ExportRun.Status.SUCCEEDED, timezone.now()
-            run.save(update_fields=["status", "finished_at"])
+            export_run_finish(run, update_fields=["status", "finished_at"])
         except Exception as exc:
             logger.exception("Export run %s failed", run.pk)
             settle(repo, run, reason=f"{type(exc).__name__}: {exc}")

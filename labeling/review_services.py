@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from labeling.models import Candidate, Preference, Project, Review, ReviewReservation, Task
 from labeling.review_selectors import review_held_by, review_open_for, review_queue_for, with_reviews_missing
+from labeling.signals import review_completed
 from labeling.votes import PAUSED_MESSAGE, JudgePaused, VotingError, preference_record
 
 
@@ -92,12 +93,15 @@ def review_submit(
 
 
 def review_states_sync(*, task: Task) -> int:
-    """Mark the task's answers reviewed that have every review they need."""
+    """Mark the task's answers reviewed that have every review they need, and announce each (review_completed)."""
     waiting = Candidate.objects.filter(task=task, review_state=Candidate.ReviewState.NEEDS_REVIEW)
-    done = with_reviews_missing(waiting, project=task.project).filter(reviews_missing__lte=0)
-    return Candidate.objects.filter(pk__in=list(done.values_list("pk", flat=True))).update(
-        review_state=Candidate.ReviewState.REVIEWED
+    done = list(
+        with_reviews_missing(waiting, project=task.project).filter(reviews_missing__lte=0).values_list("pk", flat=True)
     )
+    Candidate.objects.filter(pk__in=done).update(review_state=Candidate.ReviewState.REVIEWED)
+    for candidate_id in done:
+        review_completed.send(sender=Candidate, candidate_id=candidate_id)
+    return len(done)
 
 
 PAIR_CHOICES = {"a": "A is better", "b": "B is better", "tie": "Tie", "both_bad": "Both are bad"}

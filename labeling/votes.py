@@ -13,6 +13,8 @@ autocommit: it reads the judgements when it runs, so whichever of several concur
 them, without a lock. A task is full when each candidate has the project's overlap of cast votes, and, where its
 judgements disagree, one more at a time up to the project's most judgements per item (adaptive overlap). A gold
 task completes by the same rule, so its status sets it apart from no other; the queue hands it out regardless.
+When someone listens for completions (webhooks), a completion the update made is announced in a transaction of
+its own, so what the listener records commits whole; a vote that completes nothing pays nothing for it.
 """
 
 from uuid import UUID
@@ -22,6 +24,7 @@ from django.utils import timezone
 
 from labeling.access import get_candidate_for_user
 from labeling.models import Candidate, Membership, Preference, Task, Vote
+from labeling.signals import task_completed, task_completion_announce
 
 
 class VotingError(Exception):
@@ -125,6 +128,7 @@ def _status_sync_sql(*, task: str, ready_check: str) -> str:
         " status = CASE WHEN status = %(ready)s THEN %(complete)s ELSE %(ready)s END"
         f" WHERE {task} AND ((status = %(ready)s AND {ready_check} AND {_TASK_FULL_SQL})"
         f" OR (status = %(complete)s AND NOT ({_TASK_FULL_SQL})))"
+        " RETURNING id, batch_id, status"
     )
 
 
@@ -135,6 +139,15 @@ TASK_STATUS_SYNC_AFTER_VOTE_SQL = _status_sync_sql(
     ready_check=f"NOT EXISTS ({_VOTED_CANDIDATE_SHORT_SQL})",
 )
 TASK_STATUS_SYNC_SQL = _status_sync_sql(task="labeling_task.id = %(task)s", ready_check="TRUE")
+
+
+def _task_status_sync(cursor, sql: str, params: dict) -> None:
+    """Run a status sync statement; a completion it made is announced (task_completed) to whoever listens."""
+    cursor.execute(sql, params)
+    synced = cursor.fetchone()
+    if synced and synced[2] == Task.Status.COMPLETE and task_completed.has_listeners(Task):
+        with transaction.atomic():
+            task_completion_announce(task_id=synced[0], batch_id=synced[1])
 
 
 def _now() -> object:
@@ -211,8 +224,8 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> Vote.Value:
         if vote_value == Vote.Value.WITHDRAWN:
             candidate_id = _written(cursor, VOTE_WITHDRAW_SQL, params)
             if candidate_id is not None:
-                cursor.execute(
-                    TASK_STATUS_SYNC_AFTER_VOTE_SQL, _task_params(candidate_id=candidate_id, now=params["now"])
+                _task_status_sync(
+                    cursor, TASK_STATUS_SYNC_AFTER_VOTE_SQL, _task_params(candidate_id=candidate_id, now=params["now"])
                 )
             elif refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
                 raise refusal
@@ -225,14 +238,16 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> Vote.Value:
             candidate_id = _written(cursor, VOTE_UPSERT_SQL, params)
             if candidate_id is None:
                 raise TaskNotOpen("This task changed while you voted. Nothing was recorded; please vote again.")
-        cursor.execute(TASK_STATUS_SYNC_AFTER_VOTE_SQL, _task_params(candidate_id=candidate_id, now=params["now"]))
+        _task_status_sync(
+            cursor, TASK_STATUS_SYNC_AFTER_VOTE_SQL, _task_params(candidate_id=candidate_id, now=params["now"])
+        )
     return vote_value
 
 
 def task_status_sync(*, task_id: int) -> None:
     """Complete or reopen the task as its judgements now say (after a pick)."""
     with connection.cursor() as cursor:
-        cursor.execute(TASK_STATUS_SYNC_SQL, _task_params(task_id=task_id, now=_now()))
+        _task_status_sync(cursor, TASK_STATUS_SYNC_SQL, _task_params(task_id=task_id, now=_now()))
 
 
 def preference_record(*, user, task: Task, choice: str, chosen: Candidate | None = None) -> Preference:

@@ -20,6 +20,7 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from accounts.models import ApiToken, User
 from accounts.tokens import api_token_create
+from api.webhooks.models import WebhookDelivery, WebhookEndpoint
 from exports.models import ExportRun
 from generation.models import GenerationJob, WorkerHeartbeat
 from labeling.models import Candidate, Membership, Preference, Project, PromptBatch, Review, Task, Vote
@@ -80,6 +81,7 @@ IMAGE_PROJECT = {"slug": "image_project"}
 TEXT_PROJECT = {"slug": "text_project"}
 IMAGE_TASK = {"pk": "image_task"}
 TEXT_TASK = {"pk": "text_task"}
+WEBHOOK = {"slug": "image_project", "pk": "webhook"}
 
 SITE: dict[str, Route] = {
     "corral-healthz": Route(get={"anonymous": OK} | everyone_logged_in(OK), public=True),
@@ -88,6 +90,9 @@ SITE: dict[str, Route] = {
     ),
     # The admin's login is the site's (throttled) one.
     "accounts-admin-login": Route(get={"anonymous": LOGIN} | everyone_logged_in(LOGIN), public=True),
+    # Single sign-on is off here (no OIDC_ISSUER_URL): its two URLs answer 404 to everyone; tests/accounts/test_sso*.
+    "accounts-sso-start": Route(get={"anonymous": NOT_FOUND} | everyone_logged_in(NOT_FOUND), public=True),
+    "accounts-sso-callback": Route(get={"anonymous": NOT_FOUND} | everyone_logged_in(NOT_FOUND), public=True),
     "accounts-logout": Route(post=everyone_logged_in(LOGIN)),  # logged out, back to the login page
     "accounts-password-change": Route(get=everyone_logged_in(OK), post=everyone_logged_in(OK)),
     "accounts-password-change-done": Route(get=everyone_logged_in(OK)),
@@ -152,6 +157,18 @@ SITE: dict[str, Route] = {
     ),
     # The API's documentation page is a page of the site: log in first.
     "api-docs": Route(get=everyone_logged_in(OK)),
+    "api-webhooks": Route(
+        get=managers(OK),
+        post=managers(REDIRECT),
+        objects=IMAGE_PROJECT,
+        data={"url": "http://127.0.0.1:9/new-receiver", "events": ["task.completed"]},
+    ),
+    "api-webhook": Route(get=managers(OK), objects=WEBHOOK),
+    "api-webhook-test": Route(post=managers(REDIRECT), objects=WEBHOOK),
+    "api-webhook-delete": Route(post=managers(REDIRECT), objects=WEBHOOK),
+    "api-webhook-delivery-send-again": Route(
+        post=managers(REDIRECT), objects={"slug": "image_project", "pk": "failed_delivery"}
+    ),
 }
 
 
@@ -194,6 +211,7 @@ def module_world(django_db_setup, django_db_blocker):
 @pytest.fixture
 def world(module_world, db, settings) -> dict:
     settings.OPENAI_BASE_URL = settings.OPENAI_API_KEY = ""  # text generation answers "not configured"
+    settings.WEBHOOK_ALLOW_LOOPBACK = True  # the webhook's receiver URL is on loopback
     # Each test has its own MEDIA_ROOT (tests/conftest.py): put the candidate's image there.
     default_storage.save(module_world["image_name"], ContentFile(png_bytes()))
     return module_world
@@ -244,6 +262,12 @@ def _build_world() -> dict:
     Preference.objects.create(user=actors["manager"], task=image_task, choice=Preference.Choice.TIE)
     export_run = ExportRun.objects.create(project=image_project)
     manager_token, _ = api_token_create(user=actors["manager"], name="matrix")
+    webhook = WebhookEndpoint.objects.create(
+        project=image_project, url="http://127.0.0.1:9/hooks", events=["task.completed"]
+    )
+    failed_delivery = WebhookDelivery.objects.create(
+        endpoint=webhook, event_type="webhook.test", payload={}, status="failed", attempts=11, last_error="HTTP 500"
+    )
     return {
         "actors": actors,
         "image_name": image_candidate.image.name,
@@ -263,6 +287,8 @@ def _build_world() -> dict:
         "export_run": export_run.pk,
         "typo": "projects/birds/vote",
         "manager_token": manager_token.pk,
+        "webhook": webhook.pk,
+        "failed_delivery": failed_delivery.pk,
     }
 
 
@@ -317,9 +343,7 @@ API_MATRIX = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("name", "actor", "method", "scope"), API_MATRIX, ids=[":".join(case) for case in API_MATRIX]
-)
+@pytest.mark.parametrize(("name", "actor", "method", "scope"), API_MATRIX, ids=[":".join(case) for case in API_MATRIX])
 def test_api_tokens_get_what_sessions_get_and_read_tokens_never_write(world, name, actor, method, scope):
     route = SITE[name]
     _, secret = api_token_create(user=world["actors"][actor], name=f"matrix {scope}", scope=scope)
@@ -335,7 +359,19 @@ def test_api_tokens_get_what_sessions_get_and_read_tokens_never_write(world, nam
 def test_a_refused_request_changes_nothing(world):
     """The outsider's tries at every write of this project leave no trace."""
     client = client_for(world["actors"]["outsider"])
-    tables = (Vote, Preference, Review, Task, GenerationJob, PromptBatch, ExportRun, QualityAction, ApiToken)
+    tables = (
+        Vote,
+        Preference,
+        Review,
+        Task,
+        GenerationJob,
+        PromptBatch,
+        ExportRun,
+        QualityAction,
+        ApiToken,
+        WebhookEndpoint,
+        WebhookDelivery,
+    )
     before = {model.__name__: model.objects.count() for model in tables}
     for name, route in SITE.items():
         if route.post is not None and route.objects:
@@ -402,10 +438,9 @@ def _admin_objects(world: dict) -> dict[type, int]:
     return {model: model.objects.order_by("pk").values_list("pk", flat=True).first() for model in admin.site._registry}
 
 
-# Axes writes its records itself, and the Quality page writes the quality app's: their admins refuse to add any,
+# Axes, the Quality page and the webhook deliveries write their records themselves: their admins refuse to add any,
 # to staff too. API tokens are made by their owners on the account page, the only place their secret is shown.
-APPS_WITHOUT_ADD_PAGES = {"axes", "quality"}
-MODELS_WITHOUT_ADD_PAGES = {ApiToken}
+MODELS_WITHOUT_ADD_PAGES = {"axes", "quality", "api.webhookdelivery", "accounts.apitoken"}
 
 
 @pytest.mark.parametrize("actor", ACTORS)
@@ -417,7 +452,7 @@ def test_admin_pages_are_for_staff_only(world, actor):
     for model, pk in pks.items():
         info = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         urls = [reverse(f"{info}_changelist")]
-        if model._meta.app_label not in APPS_WITHOUT_ADD_PAGES and model not in MODELS_WITHOUT_ADD_PAGES:
+        if not {model._meta.app_label, model._meta.label_lower} & MODELS_WITHOUT_ADD_PAGES:
             urls.append(reverse(f"{info}_add"))
         if pk is not None:
             urls += [reverse(f"{info}_{view}", args=[pk]) for view in ("change", "delete", "history")]

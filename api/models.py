@@ -1,0 +1,3 @@
+from api.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+__all__ = ["WebhookDelivery", "WebhookEndpoint"]
