@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.db.models import Count, Q
+from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin import UserAdmin
 from accounts.models import User
@@ -29,7 +30,7 @@ class UserWithMembershipsAdmin(UserAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(SimpleHistoryAdmin):
     list_display = ["name", "slug", "kind", "candidates_per_task", "votes_per_candidate", "member_count", "task_count"]
     list_filter = ["kind", "allow_free_prompts"]
     search_fields = ["name", "slug", "description"]
@@ -155,8 +156,9 @@ class CandidateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Vote)
-class VoteAdmin(admin.ModelAdmin):
+class VoteAdmin(SimpleHistoryAdmin):
     list_display = ["user", "candidate", "value", "created_at", "updated_at"]
+    history_list_display = ["value"]
     list_filter = ["value", "candidate__task__project"]
     search_fields = ["user__username", "candidate__uid"]
     list_select_related = ["user", "candidate"]
@@ -164,8 +166,9 @@ class VoteAdmin(admin.ModelAdmin):
 
 
 @admin.register(Preference)
-class PreferenceAdmin(admin.ModelAdmin):
+class PreferenceAdmin(SimpleHistoryAdmin):
     list_display = ["user", "task", "choice", "chosen", "updated_at"]
+    history_list_display = ["choice", "chosen"]
     list_filter = ["choice", "task__project"]
     search_fields = ["user__username", "task__prompt"]
     list_select_related = ["user", "task", "chosen"]
@@ -173,8 +176,9 @@ class PreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(SimpleHistoryAdmin):
     list_display = ["reviewer", "candidate", "decision", "created_at", "updated_at"]
+    history_list_display = ["decision", "corrected_text"]
     list_filter = ["decision", "candidate__task__project"]
     search_fields = ["reviewer__username", "original_text", "corrected_text"]
     list_select_related = ["reviewer", "candidate"]
@@ -182,8 +186,9 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(SimpleHistoryAdmin):
     list_display = ["user", "project", "role", "created_at"]
+    history_list_display = ["role", "paused_at", "excluded_at"]
     list_filter = ["role", "project"]
     search_fields = ["user__username", "project__name"]
     list_select_related = ["user", "project"]

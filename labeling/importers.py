@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from labeling.storable import holds_unstorable
+
 SUPPORTED_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -130,14 +132,14 @@ def _jsonl_rows(text: str) -> list[tuple[int, dict]]:
     return rows
 
 
-def _holds_nul(value) -> bool:
-    """Whether a NUL character is anywhere in a row (PostgreSQL cannot store one in text or JSON)."""
+def _holds_unstorable(value) -> bool:
+    """Whether a character no database can store (NUL, a lone surrogate) is anywhere in a row."""
     if isinstance(value, str):
-        return "\x00" in value
+        return holds_unstorable(value)
     if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+        return any(_holds_unstorable(key) or _holds_unstorable(item) for key, item in value.items())
     if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
+        return any(_holds_unstorable(item) for item in value)
     return False
 
 
@@ -189,8 +191,10 @@ def parse_prompt_file(
         if "__error__" in record:
             errors.append(RowError(line, record["__error__"]))
             continue
-        if _holds_nul(record):
-            errors.append(RowError(line, "contains a NUL character; remove it"))
+        if _holds_unstorable(record):
+            errors.append(
+                RowError(line, "contains a NUL character or a broken Unicode escape (a lone surrogate); remove it")
+            )
             continue
         prompt = record["prompt"].strip()
         response, confidence, answer_error = _answer_fields(record) if with_answers else ("", None, "")

@@ -5,8 +5,21 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
 DEFAULT_HEDGE_WORDS = "maybe\npossibly\nuncertain\nnot sure\nI think\nmight"
+
+
+def history_by(owner: str | None = None):
+    """Who a history row says made a change: the person whose request made it (the admin, a page), or outside a
+    request (a service called by a task or a command) the row's own ``owner`` (a vote's voter)."""
+
+    def acting_user(*, instance, request, **kwargs):
+        if request is not None:
+            return request.user
+        return getattr(instance, owner) if owner else None
+
+    return acting_user
 
 
 class Project(models.Model):
@@ -80,6 +93,7 @@ class Project(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(get_user=history_by())
 
     class Meta:
         ordering = ["name"]
@@ -134,6 +148,7 @@ class Membership(models.Model):
     paused_at = models.DateTimeField(null=True, blank=True)
     excluded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(get_user=history_by())
 
     class Meta:
         constraints = [
@@ -307,6 +322,9 @@ class Vote(models.Model):
     value = models.SmallIntegerField(choices=Value.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # labeling/votes.py writes this history in the vote's own statement; no index on the voter (the task's history
+    # reads it by candidate), to keep that insert cheap.
+    history = HistoricalRecords(get_user=history_by("user"), no_db_index=["user"])
 
     class Meta:
         constraints = [
@@ -339,6 +357,7 @@ class Preference(models.Model):
     chosen = models.ForeignKey(Candidate, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(get_user=history_by("user"), no_db_index=["user", "chosen"])
 
     class Meta:
         constraints = [
@@ -369,6 +388,7 @@ class Review(models.Model):
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(get_user=history_by("reviewer"), no_db_index=["reviewer"])
 
     class Meta:
         constraints = [
