@@ -120,11 +120,11 @@ TASK_REOPEN_IF_SHORT_SQL = (
 )
 
 
-def _now() -> object:
+def db_now() -> object:
     return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
-def _judging_params(*, user, uid: UUID) -> dict:
+def judging_params(*, user, uid: UUID) -> dict:
     params = {
         "uid": Candidate._meta.get_field("uid").get_db_prep_value(uid, connection),
         "user": user.pk,
@@ -194,7 +194,7 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> Vote.Value:
     if vote_value is None:
         task = task_for_judging(user=user, uid=candidate_uid)
         raise InvalidVote(f"A vote must be one of: {', '.join(VOTE_REQUEST_NAMES)} (got {value!r}).", task=task)
-    params = {**_judging_params(user=user, uid=candidate_uid), "value": int(vote_value), "now": _now()}
+    params = {**judging_params(user=user, uid=candidate_uid), "value": int(vote_value), "now": db_now()}
     with connection.cursor() as cursor:
         if vote_value == Vote.Value.WITHDRAWN:
             candidate_id = _written(cursor, withdraw=True, params=params)
