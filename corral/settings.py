@@ -175,6 +175,9 @@ AXES_DISABLE_ACCESS_LOG = True
 # The audit trail (django-simple-history) is a record, not an undo button: the admin shows old versions but does
 # not restore them.
 SIMPLE_HISTORY_REVERT_DISABLED = True
+# History is read per object (its id) or per task (its candidates), never across all objects by date: an index on
+# the date would only slow every vote's insert.
+SIMPLE_HISTORY_DATE_INDEX = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

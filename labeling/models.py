@@ -322,9 +322,10 @@ class Vote(models.Model):
     value = models.SmallIntegerField(choices=Value.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # labeling/votes.py writes this history in the vote's own statement; no index on the voter (the task's history
-    # reads it by candidate), to keep that insert cheap.
-    history = HistoricalRecords(get_user=history_by("user"), no_db_index=["user"])
+    # labeling/votes.py writes this history in the vote's own statement; kept cheap for the busiest request: no index
+    # on the voter (the task's history reads it by candidate) and no foreign-key check of the acting user (the
+    # vote's own row has just checked that user).
+    history = HistoricalRecords(get_user=history_by("user"), no_db_index=["user"], user_db_constraint=False)
 
     class Meta:
         constraints = [

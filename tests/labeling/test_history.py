@@ -235,3 +235,14 @@ def test_staff_read_a_votes_history_in_the_admin(client, annotator, staff, ready
     first = Vote.history.filter(id=vote.pk).order_by("history_id").first()
     version = client.get(reverse("admin:labeling_vote_simple_history", args=[vote.pk, first.history_id]))
     assert version.status_code == 200
+
+
+def test_the_review_page_leads_managers_but_not_reviewers_to_the_answers_history(client, text_project, flagged):
+    answer = flagged()
+    history_url = reverse("labeling-task-history", args=[answer.task.pk])
+    review_url = reverse("labeling-review-answer", args=[answer.uid])
+
+    client.force_login(member(text_project, "rita", role=Membership.Role.REVIEWER))
+    assert history_url not in client.get(review_url).content.decode()
+    client.force_login(member(text_project, "mona", role=Membership.Role.MANAGER))
+    assert history_url in client.get(review_url).content.decode()
