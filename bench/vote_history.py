@@ -1,12 +1,14 @@
 """What the audit trail adds to a vote's own statement on PostgreSQL, measured in one process so that a busy
-machine slows both forms alike.
+machine slows both forms alike, and in the CPU time of the PostgreSQL backend that runs them, which a busy machine
+does not inflate.
 
 The vote's upsert (``labeling.votes.VOTE_UPSERT_SQL``) and the same upsert with its history row written by the
 same statement (``VOTE_UPSERT_WITH_HISTORY_SQL``, what a vote runs) are executed in autocommit, as the vote path
-runs them, in alternating blocks of BENCH_BLOCK (200) statements for BENCH_ROUNDS (15) rounds each; each statement
-casts the next of BENCH_USERS (32) annotators' votes on BENCH_CANDIDATES (400) candidates (new votes, as most
+runs them, in alternating blocks of BENCH_BLOCK (500) statements for BENCH_ROUNDS (20) rounds each; each statement
+casts the next of BENCH_USERS (32) annotators' votes on BENCH_CANDIDATES (800) candidates (new votes, as most
 votes are; 👎 over 👍 once every vote is cast), so the tables grow as under real voting. Figures: the median
-block's time per statement, and the history's share on top.
+block's wall time per statement, the backend's CPU time per statement (user + system, summed over all blocks),
+and the history's share on top of each.
 
 A dedicated database ``<name>_historybench`` is dropped, created and migrated on each run, and dropped at the end.
 
@@ -20,15 +22,17 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.vote_load import recreate_database  # noqa: E402
 
-BLOCK = int(os.environ.get("BENCH_BLOCK", "200"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
+BLOCK = int(os.environ.get("BENCH_BLOCK", "500"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "20"))
 USERS = int(os.environ.get("BENCH_USERS", "32"))
-CANDIDATES = int(os.environ.get("BENCH_CANDIDATES", "400"))
+CANDIDATES = int(os.environ.get("BENCH_CANDIDATES", "800"))
 
 
 def bench_database_url(base: str) -> str:
@@ -75,7 +79,10 @@ def main() -> None:
         votes = [(user, candidate.uid) for user in users for candidate in candidates]
         position = 0
         timings: dict[str, list[float]] = {"plain": [], "history": []}
+        cpu_seconds = {"plain": 0.0, "history": 0.0}
         with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = psutil.Process(cursor.fetchone()[0])
             for _round in range(ROUNDS):
                 for name, sql in (("plain", VOTE_UPSERT_SQL), ("history", VOTE_UPSERT_WITH_HISTORY_SQL)):
                     block = []
@@ -84,11 +91,13 @@ def main() -> None:
                         value = 1 if (position // len(votes)) % 2 == 0 else -1
                         position += 1
                         block.append({**judging_params(user=user, uid=uid), "value": value, "now": db_now()})
-                    started = time.perf_counter()
+                    started, cpu_before = time.perf_counter(), backend.cpu_times()
                     for params in block:
                         cursor.execute(sql, params)
                         cursor.fetchone()
                     timings[name].append((time.perf_counter() - started) / BLOCK * 1000)
+                    cpu_after = backend.cpu_times()
+                    cpu_seconds[name] += cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system
             cursor.execute("SELECT COUNT(*) FROM labeling_historicalvote")
             (history_rows,) = cursor.fetchone()
         connection.close()
@@ -100,6 +109,10 @@ def main() -> None:
     print(f"vote_statement_ms: {plain:.3f}")
     print(f"vote_statement_with_history_ms: {history:.3f}")
     print(f"history_overhead: {history / plain - 1:.2f}")
+    plain_cpu, history_cpu = (cpu_seconds[name] / (ROUNDS * BLOCK) * 1000 for name in ("plain", "history"))
+    print(f"vote_statement_db_cpu_ms: {plain_cpu:.3f}")
+    print(f"vote_statement_with_history_db_cpu_ms: {history_cpu:.3f}")
+    print(f"history_db_cpu_overhead: {history_cpu / plain_cpu - 1:.2f}")
 
 
 if __name__ == "__main__":
