@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "simple_history",
     "accounts",
     "labeling",
     "generation",
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Tells the audit trail who made each change saved through the ORM during a request (admin forms, inlines).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -198,6 +201,13 @@ AXES_LOCK_OUT_AT_FAILURE = False
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Only failures are kept (and only for the window), not a row for every successful log-in.
 AXES_DISABLE_ACCESS_LOG = True
+
+# The audit trail (django-simple-history) is a record, not an undo button: the admin shows old versions but does
+# not restore them.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+# History is read per object (its id) or per task (its candidates), never across all objects by date: an index on
+# the date would only slow every vote's insert.
+SIMPLE_HISTORY_DATE_INDEX = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

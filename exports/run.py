@@ -38,6 +38,12 @@ from labeling.models import Project
 
 logger = logging.getLogger(__name__)
 
+# What a person reads when an export fails in a way nobody foresaw; the details (the exception) go to the log.
+EXPORT_FAILED = (
+    "The export failed because of an unexpected problem; nothing of it was committed and its rows go out with the "
+    "next export. An admin will find the details in the exports worker's log."
+)
+
 
 def _fill(batch: Batch, project: Project | None, progress: ProgressCallback) -> None:
     try:
@@ -85,9 +91,9 @@ def export_run(*, project: Project | None = None, progress: ProgressCallback | N
             checkpoint("before_mark")
             run.status, run.finished_at = ExportRun.Status.SUCCEEDED, timezone.now()
             export_run_finish(run, update_fields=["status", "finished_at"])
-        except Exception as exc:
+        except Exception:
             logger.exception("Export run %s failed", run.pk)
-            settle(repo, run, reason=f"{type(exc).__name__}: {exc}")
+            settle(repo, run, reason=EXPORT_FAILED)
             if run.status == ExportRun.Status.FAILED:
                 return run
         push(repo, run)

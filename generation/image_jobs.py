@@ -24,6 +24,12 @@ from labeling.models import Candidate, Project
 
 logger = logging.getLogger(__name__)
 
+# What a person reads when generation fails in a way nobody foresaw; the details (the exception) go to the log.
+UNEXPECTED_FAILURE = (
+    "The images could not be made because of an unexpected problem on the server. Retry; if it fails again, "
+    "an admin will find the details in the worker log."
+)
+
 SEED_RANGE = 2**32
 # zlib's fastest level: about a third less encoding time than the default for a few percent more bytes.
 PNG_COMPRESS_LEVEL = 1
@@ -44,7 +50,7 @@ def _failure_message(exc: Exception, *, project: Project) -> str:
             f"{project.image_width}×{project.image_height}; lower the image size or the candidates per task, "
             "or retry when the GPU is less busy."
         )
-    return f"Generation failed ({type(exc).__name__}: {exc}). Retry, or ask an admin to check the worker log."
+    return UNEXPECTED_FAILURE
 
 
 def _image_params(project: Project) -> images.ImageParams:

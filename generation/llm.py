@@ -5,6 +5,7 @@ with its own backoff, so every attempt shows on the job. Errors come out as
 ``LLMError`` with ``transient`` saying whether a later attempt may succeed.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +15,11 @@ from django.conf import settings
 
 NOT_CONFIGURED = "LLM not configured: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)."
 TRANSIENT_STATUSES = {408, 409, 429}
+UNREADABLE_REPLY = "the LLM server sent a reply that could not be read (not valid JSON, or not UTF-8 text)"
+NOT_A_STREAM = (
+    "the LLM server's reply held no answer: it was not a stream of chat completion chunks "
+    "(check that OPENAI_BASE_URL points at an OpenAI-compatible API)"
+)
 
 
 class LLMError(Exception):
@@ -91,21 +97,30 @@ def _stream(
     token_logprobs: list[dict] = []
     model = request["model"]
     finish_reason = None
+    chunks = 0
     with stream:
         for chunk in stream:
-            model = chunk.model or model
-            if not chunk.choices:
+            chunks += 1
+            # The SDK builds chunks without validating them: every field is checked for the type it should have.
+            chunk_model, choices = getattr(chunk, "model", None), getattr(chunk, "choices", None)
+            model = chunk_model if isinstance(chunk_model, str) and chunk_model else model
+            if not isinstance(choices, list) or not choices:
                 continue
-            choice = chunk.choices[0]
-            finish_reason = choice.finish_reason or finish_reason
-            content = choice.delta.content if choice.delta else None
-            if content:
+            choice = choices[0]
+            chunk_finish = getattr(choice, "finish_reason", None)
+            finish_reason = str(chunk_finish) if chunk_finish else finish_reason
+            content = getattr(getattr(choice, "delta", None), "content", None)
+            if isinstance(content, str) and content:
                 parts.append(content)
                 on_delta(content)
-            if choice.logprobs and choice.logprobs.content:
+            logprobs = getattr(getattr(choice, "logprobs", None), "content", None)
+            if isinstance(logprobs, list):
                 token_logprobs.extend(
-                    {"token": item.token, "logprob": item.logprob} for item in choice.logprobs.content
+                    {"token": getattr(item, "token", ""), "logprob": getattr(item, "logprob", None)}
+                    for item in logprobs
                 )
+    if finish_reason is None and not chunks:
+        raise LLMError(NOT_A_STREAM, transient=True)
     if finish_reason is None:
         # The connection ended without the final chunk: what arrived is the start of an answer, not an answer.
         raise LLMError("the LLM stream broke off before the answer was complete", transient=True)
@@ -137,3 +152,6 @@ def chat_stream(
             return _stream(client, request=request, with_logprobs=False, on_delta=on_delta)
     except (openai.APIError, httpx2.TransportError) as exc:
         raise classify(exc) from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        # A reply the SDK cannot parse: an event that is not JSON, or bytes that are not UTF-8 text.
+        raise LLMError(UNREADABLE_REPLY, transient=True) from exc

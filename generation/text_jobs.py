@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from generation import llm, uncertainty
+from generation.answer_checks import answer_check
 from generation.jobs import (
     job_announce,
     job_claim,
@@ -20,9 +21,16 @@ from generation.jobs import (
 from generation.models import GenerationJob
 from generation.realtime import group_send
 from labeling.models import Candidate, Task
+from labeling.storable import storable_text
 
 logger = logging.getLogger(__name__)
 _audit_rng = random.SystemRandom()
+
+# What a person reads when a job fails in a way nobody foresaw; the details (the exception) go to the worker's log.
+UNEXPECTED_FAILURE = (
+    "The answers could not be finished because of an unexpected problem on the server; the answers already "
+    "saved are kept. Retry; if it fails again, an admin will find the details in the worker log."
+)
 
 
 def answer_candidate_build(
@@ -34,9 +42,11 @@ def answer_candidate_build(
     model_name: str = "",
     params: dict | None = None,
     given_confidence: float | None = None,
+    concerns: list[str] | None = None,
     rng: random.Random | None = None,
 ) -> Candidate:
-    """An unsaved answer candidate with its uncertainty measured and its review state decided."""
+    """An unsaved answer candidate with its uncertainty measured and its review state decided (``concerns``:
+    reasons a person must read it whatever its confidence)."""
     project = task.project
     assessment = uncertainty.assess(
         text=text,
@@ -46,7 +56,11 @@ def answer_candidate_build(
         window=settings.UNCERTAINTY_SPAN_TOKENS,
     )
     routing = uncertainty.route(
-        assessment, threshold=project.review_threshold, audit_share=project.audit_share, rng=rng or _audit_rng
+        assessment,
+        threshold=project.review_threshold,
+        audit_share=project.audit_share,
+        rng=rng or _audit_rng,
+        concerns=concerns or (),
     )
     return Candidate(
         task=task,
@@ -89,22 +103,25 @@ def _answer_generate(*, task: Task, index: int, rng: random.Random | None) -> Ca
             group, {"type": "llm.delta", "candidate": index, "seq": next(sequence), "text": text}
         ),
     )
-    if not result.text.strip():
-        message = f"the model returned an empty answer (finish reason: {result.finish_reason})"
-        raise llm.LLMError(message, transient=False)
+    checked = answer_check(text=result.text, token_logprobs=result.token_logprobs, finish_reason=result.finish_reason)
+    model_name, _ = storable_text(result.model)
+    params = {
+        "temperature": project.temperature,
+        "max_tokens": project.max_tokens,
+        "system_prompt": project.system_prompt,
+        "logprobs": checked.token_logprobs is not None,
+        "finish_reason": storable_text(result.finish_reason or "")[0],
+    }
+    if checked.changes:
+        params["changed_to_store"] = checked.changes
     candidate = answer_candidate_build(
         task=task,
         index=index,
-        text=result.text,
-        token_logprobs=result.token_logprobs,
-        model_name=result.model,
-        params={
-            "temperature": project.temperature,
-            "max_tokens": project.max_tokens,
-            "system_prompt": project.system_prompt,
-            "logprobs": result.token_logprobs is not None,
-            "finish_reason": result.finish_reason,
-        },
+        text=checked.text,
+        token_logprobs=checked.token_logprobs,
+        model_name=model_name[: Candidate._meta.get_field("model_name").max_length],
+        params=params,
+        concerns=checked.concerns,
         rng=rng,
     )
     candidate.save()
@@ -149,9 +166,9 @@ def text_job_run(
         message = f"Gave up after {attempt + 1} attempts: {error.message}" if error.transient else error.message
         job_fail(job_id=job.pk, message=message)
         return JobOutcome("failed")
-    except Exception as exc:
+    except Exception:
         logger.exception("text job %s crashed", job_id)
-        job_fail(job_id=job.pk, message=f"Internal error: {exc.__class__.__name__}: {exc}")
+        job_fail(job_id=job.pk, message=UNEXPECTED_FAILURE)
         raise
     if not job_succeed(job=job):
         # The stuck-job sweep failed it meanwhile and told the page; the answers saved stay for a retry.

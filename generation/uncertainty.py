@@ -6,13 +6,15 @@ Pure functions over the answer text and its per-token log-probabilities
 - ``assess`` measures: mean token probability, the weakest span (the window
   of a few consecutive tokens with the lowest mean probability, with its text
   and character offsets), the hedge words found, and a confidence in [0, 1].
-- ``route`` decides: below the threshold, hedged, or of unknown confidence →
-  needs review with the reason; otherwise accepted, except a random audit share.
+- ``route`` decides: below the threshold, hedged, of unknown confidence, or with
+  a concern about how the server sent it (cut off, filtered, empty…) → needs
+  review with the reason; otherwise accepted, except a random audit share.
 """
 
 import math
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 DEFAULT_SPAN_TOKENS = 4
@@ -133,9 +135,12 @@ class Routing:
     reason: str
 
 
-def route(assessment: Assessment, *, threshold: float, audit_share: float, rng: random.Random) -> Routing:
-    """Needs review when unsure (every reason listed); accepted otherwise, but for a random ``audit_share``."""
-    reasons = []
+def route(
+    assessment: Assessment, *, threshold: float, audit_share: float, rng: random.Random, concerns: Sequence[str] = ()
+) -> Routing:
+    """Needs review when unsure or when there are ``concerns`` about the answer (every reason listed, concerns
+    first); accepted otherwise, but for a random ``audit_share``."""
+    reasons = list(concerns)
     if assessment.confidence is None:
         reasons.append(NO_CONFIDENCE)
     elif assessment.confidence < threshold:

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
+from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin import UserAdmin
 from accounts.models import User
@@ -32,7 +33,7 @@ class UserWithMembershipsAdmin(UserAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(SimpleHistoryAdmin):
     list_display = ["name", "slug", "kind", "candidates_per_task", "votes_per_candidate", "member_count", "task_count"]
     list_filter = ["kind", "allow_free_prompts"]
     search_fields = ["name", "slug", "description"]
@@ -241,8 +242,9 @@ class CandidateAdmin(LargeTableAdmin):
 
 
 @admin.register(Vote)
-class VoteAdmin(LargeTableAdmin):
+class VoteAdmin(LargeTableAdmin, SimpleHistoryAdmin):
     list_display = ["user", "candidate", "value", "created_at", "updated_at"]
+    history_list_display = ["value"]
     list_filter = ["value", "candidate__task__project"]
     search_fields = ["user__username", "candidate__uid"]
     list_select_related = ["user", "candidate"]
@@ -250,8 +252,9 @@ class VoteAdmin(LargeTableAdmin):
 
 
 @admin.register(Preference)
-class PreferenceAdmin(LargeTableAdmin):
+class PreferenceAdmin(LargeTableAdmin, SimpleHistoryAdmin):
     list_display = ["user", "task", "choice", "chosen", "updated_at"]
+    history_list_display = ["choice", "chosen"]
     list_filter = ["choice", "task__project"]
     search_fields = ["user__username", "task__prompt"]
     list_select_related = ["user", "task", "chosen"]
@@ -259,8 +262,9 @@ class PreferenceAdmin(LargeTableAdmin):
 
 
 @admin.register(Review)
-class ReviewAdmin(LargeTableAdmin):
+class ReviewAdmin(LargeTableAdmin, SimpleHistoryAdmin):
     list_display = ["reviewer", "candidate", "decision", "created_at", "updated_at"]
+    history_list_display = ["decision", "corrected_text"]
     list_filter = ["decision", "candidate__task__project"]
     search_fields = ["reviewer__username", "original_text", "corrected_text"]
     list_select_related = ["reviewer", "candidate"]
@@ -268,8 +272,9 @@ class ReviewAdmin(LargeTableAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(SimpleHistoryAdmin):
     list_display = ["user", "project", "role", "created_at"]
+    history_list_display = ["role", "paused_at", "excluded_at"]
     list_filter = ["role", "project"]
     search_fields = ["user__username", "project__name"]
     list_select_related = ["user", "project"]

@@ -14,12 +14,12 @@ import csv
 import io
 import json
 import math
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
 from labeling.gold import GoldError, GoldTarget, gold_clean, gold_for_task
 from labeling.models import Project, Task
+from labeling.storable import holds_unstorable
 
 SUPPORTED_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -142,28 +142,15 @@ def _jsonl_rows(text: str) -> list[tuple[int, dict]]:
     return rows
 
 
-def _any_text(value, matches) -> bool:
-    """Whether any string in a row (keys included) matches."""
+def _holds_unstorable(value) -> bool:
+    """Whether a character no database can store (NUL, a lone surrogate) is anywhere in a row."""
     if isinstance(value, str):
-        return matches(value)
+        return holds_unstorable(value)
     if isinstance(value, dict):
-        return any(_any_text(key, matches) or _any_text(item, matches) for key, item in value.items())
+        return any(_holds_unstorable(key) or _holds_unstorable(item) for key, item in value.items())
     if isinstance(value, list):
-        return any(_any_text(item, matches) for item in value)
+        return any(_holds_unstorable(item) for item in value)
     return False
-
-
-def _holds_nul(value) -> bool:
-    """Whether a NUL character is anywhere in a row (PostgreSQL cannot store one in text or JSON)."""
-    return _any_text(value, lambda text: "\x00" in text)
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _holds_lone_surrogate(value) -> bool:
-    """Whether a JSON escape such as \\ud800 left half a character anywhere in a row (no database stores it)."""
-    return _any_text(value, _LONE_SURROGATE.search)
 
 
 def _answer_fields(record: dict) -> tuple[str, float | None, str]:
@@ -326,11 +313,10 @@ def parse_prompt_file(
         if "__error__" in record:
             errors.append(RowError(line, record["__error__"]))
             continue
-        if _holds_nul(record):
-            errors.append(RowError(line, "contains a NUL character; remove it"))
-            continue
-        if _holds_lone_surrogate(record):
-            errors.append(RowError(line, "contains half a character (a lone surrogate escape such as \\ud800)"))
+        if _holds_unstorable(record):
+            errors.append(
+                RowError(line, "contains a NUL character or a broken Unicode escape (a lone surrogate); remove it")
+            )
             continue
         prompt = record.get("prompt", "").strip()
         response, confidence, answer_error = _answer_fields(record) if with_answers else ("", None, "")

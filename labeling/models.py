@@ -6,8 +6,21 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 DEFAULT_HEDGE_WORDS = "maybe\npossibly\nuncertain\nnot sure\nI think\nmight"
+
+
+def history_by(owner: str | None = None):
+    """Who a history row says made a change: the person whose request made it (the admin, a page), or outside a
+    request (a service called by a task or a command) the row's own ``owner`` (a vote's voter)."""
+
+    def acting_user(*, instance, request, **kwargs):
+        if request is not None:
+            return request.user
+        return getattr(instance, owner) if owner else None
+
+    return acting_user
 
 
 class Project(models.Model):
@@ -101,6 +114,7 @@ class Project(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(get_user=history_by())
 
     class Meta:
         ordering = ["name"]
@@ -166,6 +180,7 @@ class Membership(models.Model):
     paused_at = models.DateTimeField(null=True, blank=True)
     excluded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(get_user=history_by())
 
     class Meta:
         constraints = [
@@ -384,6 +399,10 @@ class Vote(models.Model):
     value = models.SmallIntegerField(choices=Value.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # labeling/votes.py writes this history in the vote's own statement; kept cheap for the busiest request: no index
+    # on the voter (the task's history reads it by candidate) and no foreign-key check of the acting user (the
+    # vote's own row has just checked that user).
+    history = HistoricalRecords(get_user=history_by("user"), no_db_index=["user"], user_db_constraint=False)
 
     class Meta:
         constraints = [
@@ -421,6 +440,7 @@ class Preference(models.Model):
     chosen = models.ForeignKey(Candidate, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(get_user=history_by("user"), no_db_index=["user", "chosen"])
 
     class Meta:
         constraints = [
@@ -452,6 +472,7 @@ class Review(models.Model):
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(get_user=history_by("reviewer"), no_db_index=["reviewer"])
 
     class Meta:
         constraints = [

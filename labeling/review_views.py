@@ -68,7 +68,8 @@ def review_next(request, slug: str):
 @require_GET
 def review_answer(request, uid):
     candidate = get_candidate_for_user(user=request.user, uid=uid, capability=Capability.REVIEW)
-    return render(request, "labeling/review.html", _review_context(candidate, request.user))
+    may_manage = membership_for(user=request.user, project=candidate.task.project).can(Capability.MANAGE)
+    return render(request, "labeling/review.html", _review_context(candidate, request.user, may_manage=may_manage))
 
 
 @require_POST

@@ -7,7 +7,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from labeling.access import get_candidate_for_user, get_project_for_user, get_task_for_user, membership_for
+from labeling.access import Capability, get_candidate_for_user, get_project_for_user, get_task_for_user, membership_for
+from labeling.history import task_history
 from labeling.media import local_path
 from labeling.models import Candidate, Membership, Project, Task
 from labeling.selectors import (
@@ -81,7 +82,15 @@ def _task_context(request: HttpRequest, task: Task) -> dict:
 @require_GET
 def task_detail(request, pk: int):
     task = get_task_for_user(user=request.user, pk=pk)
-    return render(request, "labeling/task.html", _task_context(request, task))
+    may_manage = membership_for(user=request.user, project=task.project).can(Capability.MANAGE)
+    return render(request, "labeling/task.html", {**_task_context(request, task), "may_manage": may_manage})
+
+
+@require_GET
+def task_history_page(request, pk: int):
+    """Who changed the task's votes, picks and reviews, when, from what to what: for the project's managers."""
+    task = get_task_for_user(user=request.user, pk=pk, capability=Capability.MANAGE)
+    return render(request, "labeling/task_history.html", {"task": task, "entries": task_history(task=task)})
 
 
 @require_GET

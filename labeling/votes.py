@@ -15,6 +15,11 @@ judgements disagree, one more at a time up to the project's most judgements per 
 task completes by the same rule, so its status sets it apart from no other; the queue hands it out regardless.
 When someone listens for completions (webhooks), a completion the update made is announced in a transaction of
 its own, so what the listener records commits whole; a vote that completes nothing pays nothing for it.
+
+Every write of a vote also writes its row of the audit trail (django-simple-history's table for Vote): who, when,
+created or changed, and the vote's values, so consecutive rows give the old and new value. On PostgreSQL the vote's
+statement writes it (a data-modifying WITH), so a vote stays one statement; SQLite has no data-modifying WITH, so
+there it is a second statement in the same transaction.
 """
 
 from uuid import UUID
@@ -76,18 +81,36 @@ JUDGEABLE_CANDIDATE_SQL = (
     " AND t.created_by_id IS NOT NULL AND t.created_by_id = %(user)s)"
 )
 
+_VOTE_COLUMNS = "id, user_id, candidate_id, value, created_at, updated_at"
+
 VOTE_UPSERT_SQL = (
     "INSERT INTO labeling_vote (user_id, candidate_id, value, created_at, updated_at)"  # noqa: S608
     f" SELECT %(user)s, judgeable.id, %(value)s, %(now)s, %(now)s FROM ({JUDGEABLE_CANDIDATE_SQL}) judgeable"
     " WHERE TRUE ON CONFLICT (user_id, candidate_id)"
-    " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at RETURNING candidate_id"
+    f" DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at RETURNING {_VOTE_COLUMNS}"
 )
 
 # Only an existing vote can be withdrawn; the row stays, so an export that published the vote publishes its end.
 VOTE_WITHDRAW_SQL = (
     "UPDATE labeling_vote SET value = %(value)s, updated_at = %(now)s"  # noqa: S608
-    f" WHERE user_id = %(user)s AND candidate_id IN ({JUDGEABLE_CANDIDATE_SQL}) RETURNING candidate_id"
+    f" WHERE user_id = %(user)s AND candidate_id IN ({JUDGEABLE_CANDIDATE_SQL}) RETURNING {_VOTE_COLUMNS}"
 )
+
+# The audit trail's row for votes just written (``written``), by their voter. A vote written now has both times
+# equal only when this statement created it: an update keeps the earlier created_at.
+_VOTE_HISTORY_INSERT = (
+    f"INSERT INTO labeling_historicalvote ({_VOTE_COLUMNS}, history_date, history_type, history_user_id)"
+    f" SELECT {_VOTE_COLUMNS}, updated_at, CASE WHEN created_at = updated_at THEN '+' ELSE '~' END, user_id"
+)
+# PostgreSQL: the vote and its history in one statement.
+VOTE_UPSERT_WITH_HISTORY_SQL = (
+    f"WITH written AS ({VOTE_UPSERT_SQL}) {_VOTE_HISTORY_INSERT} FROM written RETURNING candidate_id"
+)
+VOTE_WITHDRAW_WITH_HISTORY_SQL = (
+    f"WITH written AS ({VOTE_WITHDRAW_SQL}) {_VOTE_HISTORY_INSERT} FROM written RETURNING candidate_id"
+)
+# SQLite: the history of the vote just written, from its row, in the vote's transaction.
+VOTE_HISTORY_OF_ROW_SQL = f"{_VOTE_HISTORY_INSERT} FROM labeling_vote written WHERE id = %(vote)s"
 
 # When a task is full (the queue's ORM form is labeling/selectors.py's ``with_judgements_missing``): it has
 # candidates, and none of them is short. A candidate is short while it has fewer cast votes than the project's
@@ -150,11 +173,11 @@ def _task_status_sync(cursor, sql: str, params: dict) -> None:
             task_completion_announce(task_id=synced[0], batch_id=synced[1])
 
 
-def _now() -> object:
+def db_now() -> object:
     return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
-def _judging_params(*, user, uid: UUID) -> dict:
+def judging_params(*, user, uid: UUID) -> dict:
     params = {
         "uid": Candidate._meta.get_field("uid").get_db_prep_value(uid, connection),
         "user": user.pk,
@@ -177,11 +200,19 @@ def _task_params(*, now, candidate_id: int | None = None, task_id: int | None = 
     }
 
 
-def _written(cursor, sql: str, params: dict) -> int | None:
-    """Run one statement; the id of the candidate whose vote it wrote, or None."""
-    cursor.execute(sql, params)
-    row = cursor.fetchone()
-    return row[0] if row else None
+def _written(cursor, *, withdraw: bool, params: dict) -> int | None:
+    """Write the vote (or its withdrawal) and its history; the id of the candidate whose vote it wrote, or None."""
+    if connection.vendor == "postgresql":
+        cursor.execute(VOTE_WITHDRAW_WITH_HISTORY_SQL if withdraw else VOTE_UPSERT_WITH_HISTORY_SQL, params)
+        row = cursor.fetchone()
+        return row[0] if row else None
+    with transaction.atomic():
+        cursor.execute(VOTE_WITHDRAW_SQL if withdraw else VOTE_UPSERT_SQL, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        cursor.execute(VOTE_HISTORY_OF_ROW_SQL, {"vote": row[0]})
+    return row[2]
 
 
 VOTE_REQUEST_NAMES = [value.request_name for value in Vote.Value]
@@ -219,10 +250,10 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> Vote.Value:
     if vote_value is None:
         task = task_for_judging(user=user, uid=candidate_uid)
         raise InvalidVote(f"A vote must be one of: {', '.join(VOTE_REQUEST_NAMES)} (got {value!r}).", task=task)
-    params = {**_judging_params(user=user, uid=candidate_uid), "value": int(vote_value), "now": _now()}
+    params = {**judging_params(user=user, uid=candidate_uid), "value": int(vote_value), "now": db_now()}
     with connection.cursor() as cursor:
         if vote_value == Vote.Value.WITHDRAWN:
-            candidate_id = _written(cursor, VOTE_WITHDRAW_SQL, params)
+            candidate_id = _written(cursor, withdraw=True, params=params)
             if candidate_id is not None:
                 _task_status_sync(
                     cursor, TASK_STATUS_SYNC_AFTER_VOTE_SQL, _task_params(candidate_id=candidate_id, now=params["now"])
@@ -230,12 +261,12 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> Vote.Value:
             elif refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
                 raise refusal
             return vote_value
-        candidate_id = _written(cursor, VOTE_UPSERT_SQL, params)
+        candidate_id = _written(cursor, withdraw=False, params=params)
         if candidate_id is None:
             # Nothing written: explain why. Were nothing wrong any more (the task opened meanwhile), vote again.
             if refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
                 raise refusal
-            candidate_id = _written(cursor, VOTE_UPSERT_SQL, params)
+            candidate_id = _written(cursor, withdraw=False, params=params)
             if candidate_id is None:
                 raise TaskNotOpen("This task changed while you voted. Nothing was recorded; please vote again.")
         _task_status_sync(
@@ -247,7 +278,7 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> Vote.Value:
 def task_status_sync(*, task_id: int) -> None:
     """Complete or reopen the task as its judgements now say (after a pick)."""
     with connection.cursor() as cursor:
-        _task_status_sync(cursor, TASK_STATUS_SYNC_SQL, _task_params(task_id=task_id, now=_now()))
+        _task_status_sync(cursor, TASK_STATUS_SYNC_SQL, _task_params(task_id=task_id, now=db_now()))
 
 
 def preference_record(*, user, task: Task, choice: str, chosen: Candidate | None = None) -> Preference:
@@ -270,11 +301,17 @@ def preference_record(*, user, task: Task, choice: str, chosen: Candidate | None
             raise refusal
         if task.candidates.count() < 2:
             raise InvalidVote("Picking the best needs at least two candidates.", task=task)
+        picked_before = Preference.objects.filter(user=user, task=task).exists()
         (preference,) = Preference.objects.bulk_create(
             [Preference(user=user, task=task, choice=choice, chosen=chosen)],
             update_conflicts=True,
             unique_fields=["user", "task"],
             update_fields=["choice", "chosen", "updated_at"],
         )
+        # An upsert sends no save signal, so its row of the audit trail is written here, from the row as stored.
+        stored = Preference.objects.get(pk=preference.pk)
+        Preference.history.bulk_history_create(
+            [stored], update=picked_before, default_user=user, default_date=stored.updated_at
+        )
     task_status_sync(task_id=task.pk)
-    return preference
+    return stored

@@ -101,6 +101,7 @@ SITE: dict[str, Route] = {
     "labeling-task-next": Route(post=members(REDIRECT), objects=IMAGE_PROJECT),
     "labeling-task": Route(get=members(OK), objects=IMAGE_TASK),
     "labeling-task-candidates": Route(get=members(OK), objects=IMAGE_TASK),
+    "labeling-task-history": Route(get=managers(OK), objects=IMAGE_TASK),
     "labeling-preference": Route(post=members(REDIRECT), objects=IMAGE_TASK, data={"choice": "tie"}),
     "labeling-task-skip": Route(post=members(REDIRECT), objects=IMAGE_TASK),
     "labeling-candidate-image": Route(get=members(OK), objects={"uid": "image_candidate"}),
@@ -411,6 +412,11 @@ ADMIN_CUSTOM: dict[str, Route] = {
 }
 
 
+# django-simple-history's page of one recorded version of an object, on the admins of the audited models.
+HISTORY_MODELS = (Project, Membership, Vote, Preference, Review)
+HISTORY_VERSION_VIEWS = {f"{model._meta.app_label}_{model._meta.model_name}_simple_history" for model in HISTORY_MODELS}
+
+
 def check_sent_to_a_login_page(response, actor: str, context: str) -> None:
     """Anonymous visitors go to the site's login; logged-in non-staff to the admin's (which leads there too)."""
     login = reverse("accounts-login") if actor == "anonymous" else reverse("admin:login")
@@ -428,7 +434,7 @@ def model_admin_names() -> set[str]:
 
 def test_every_admin_url_is_a_standard_admin_view_or_in_the_custom_table():
     names = admin_url_names()
-    unknown = names - model_admin_names() - ADMIN_SITE_VIEWS - set(ADMIN_CUSTOM)
+    unknown = names - model_admin_names() - ADMIN_SITE_VIEWS - set(ADMIN_CUSTOM) - HISTORY_VERSION_VIEWS
     assert unknown == set(), "custom admin URLs without an entry in ADMIN_CUSTOM"
     assert set(ADMIN_CUSTOM) <= names
 
@@ -481,3 +487,19 @@ def test_custom_admin_views_are_for_staff_only(world, actor, name):
             assert response.status_code == NOT_ALLOWED, method
         else:
             assert response.status_code == outcomes["staff"], method
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_recorded_versions_in_the_admin_are_for_staff_only(world, actor):
+    client = client_for(world["actors"][actor])
+    for model in HISTORY_MODELS:
+        version = model.history.order_by("history_id").first()
+        url = reverse(
+            f"admin:{model._meta.app_label}_{model._meta.model_name}_simple_history",
+            args=[version.id, version.history_id],
+        )
+        response = client.get(url)
+        if actor == "staff":
+            assert response.status_code == OK, url
+        else:
+            check_sent_to_a_login_page(response, actor, url)

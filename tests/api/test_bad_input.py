@@ -110,6 +110,6 @@ def test_a_row_with_half_a_character_is_refused_with_its_line(manager, batches_u
     answer = client.post(batches_url, body, content_type="application/json")
     assert answer.status_code == 400
     assert answer.json()["errors"] == [
-        {"line": 2, "reason": "contains half a character (a lone surrogate escape such as \\ud800)"}
+        {"line": 2, "reason": "contains a NUL character or a broken Unicode escape (a lone surrogate); remove it"}
     ]
     assert changed(before) == {}

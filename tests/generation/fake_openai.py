@@ -5,9 +5,13 @@ Each request to /v1/chat/completions takes the next scripted reply: an answer
 logprobs), an HTTP error with a body like OpenAI's, or a hang (nothing is sent
 until the server stops, so the client's timeout fires). A streamed answer can
 also break off after some tokens: the connection drops, or the stream stalls
-there. With no reply left, every request gets the ``exhausted`` reply (a 500
-unless set otherwise), so a server that keeps failing takes one line. Requests
-are recorded.
+there; it can end with another finish reason than ``stop`` (``length``,
+``content_filter``), and its tokens can carry anything JSON can (NUL, lone
+surrogates, NaN or infinite logprobs). A raw reply sends bytes as they are
+(bodies that are not JSON, malformed SSE events, bytes that are not UTF-8).
+With no reply left, every request gets the ``exhausted`` reply (a 500 unless
+set otherwise), so a server that keeps failing takes one line. Requests are
+recorded.
 """
 
 import json
@@ -25,6 +29,7 @@ class Answer:
     model: str = "fake-model"
     break_after: int | None = None  # a streamed answer stops after this many tokens...
     stall: bool = False  # ...and then hangs (True) or drops the connection (False)
+    finish_reason: str = "stop"
 
 
 @dataclass
@@ -37,6 +42,26 @@ class Failure:
 @dataclass
 class Hang:
     pass
+
+
+@dataclass
+class Raw:
+    body: bytes
+    status: int = 200
+    content_type: str = "text/event-stream"
+
+
+def sse(*events: dict | bytes) -> bytes:
+    """Server-sent events: each dict as JSON (NaN written as JSON cannot), bytes as they are; then [DONE]."""
+    lines = [b"data: " + (event if isinstance(event, bytes) else json.dumps(event).encode()) for event in events]
+    return b"".join(line + b"\n\n" for line in [*lines, b"data: [DONE]"])
+
+
+def chunk(content: str | None = None, finish_reason: str | None = None) -> dict:
+    """One chat completion chunk as a server streams it."""
+    delta = {} if content is None else {"content": content}
+    choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+    return {"id": "cmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "fake-model", "choices": [choice]}
 
 
 @dataclass
@@ -56,6 +81,9 @@ class FakeOpenAI:
 
     def hang(self) -> None:
         self.script.append(Hang())
+
+    def raw(self, body: bytes, **options) -> None:
+        self.script.append(Raw(body, **options))
 
 
 def confident(text: str, logprob: float = -0.01) -> list[tuple[str, float]]:
@@ -89,6 +117,13 @@ def _handler(fake: FakeOpenAI):
             if isinstance(reply, Hang):
                 fake.release.wait(60)
                 return
+            if isinstance(reply, Raw):
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.content_type)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+                return
             if isinstance(reply, Failure):
                 self._json(reply.status, {"error": {"message": reply.message, "type": "error", "code": reply.code}})
                 return
@@ -104,7 +139,10 @@ def _handler(fake: FakeOpenAI):
                 self._whole(reply, with_logprobs)
 
         def _logprobs(self, tokens):
-            items = [{"token": t, "logprob": lp, "bytes": list(t.encode()), "top_logprobs": []} for t, lp in tokens]
+            items = [
+                {"token": t, "logprob": lp, "bytes": list(t.encode(errors="replace")), "top_logprobs": []}
+                for t, lp in tokens
+            ]
             return {"content": items}
 
         def _whole(self, reply: Answer, with_logprobs: bool) -> None:
@@ -112,7 +150,7 @@ def _handler(fake: FakeOpenAI):
             choice = {
                 "index": 0,
                 "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
+                "finish_reason": reply.finish_reason,
                 "logprobs": self._logprobs(reply.tokens) if with_logprobs else None,
             }
             self._json(
@@ -138,7 +176,7 @@ def _handler(fake: FakeOpenAI):
                 if with_logprobs:
                     choice["logprobs"] = self._logprobs([(token, logprob)])
                 self._event({**base, "choices": [choice]})
-            self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]})
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
 

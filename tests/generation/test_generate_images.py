@@ -11,6 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 from generation import images
+from generation.image_jobs import UNEXPECTED_FAILURE
 from generation.jobs import job_files_folder
 from generation.models import GenerationJob
 from generation.services import generation_request, generation_requeue
@@ -162,7 +163,7 @@ def test_a_failure_while_storing_candidates_leaves_no_candidates_and_no_files(im
     job = run(job)
 
     assert job.status == GenerationJob.Status.FAILED
-    assert job.error_message.startswith("Generation failed (IntegrityError")
+    assert job.error_message == UNEXPECTED_FAILURE
     assert list(Candidate.objects.filter(task=job.task).values_list("text", flat=True)) == ["in the way"]
     assert stored_files() == []
 

@@ -320,6 +320,12 @@ UPLOADS = {
     "answers-nul-response": Upload(
         "a.jsonl", jsonl({"prompt": "Capital?", "response": NUL}), "line 1: contains a NUL character", True
     ),
+    "answers-lone-surrogate-response": Upload(
+        "a.jsonl",
+        b'{"prompt": "Capital?", "response": "Canb\\ud800erra"}\n',
+        "line 1: contains a NUL character or a broken Unicode escape (a lone surrogate); remove it",
+        True,
+    ),
     "answers-confidence-a-word": Upload(
         "a.csv",
         b"prompt,response,confidence\nCapital?,Canberra,high\n",
