@@ -81,6 +81,9 @@ def test_every_write_path_of_a_vote_leaves_its_history_with_who_and_the_values(
         ("~", "annie", Vote.Value.UP),
         ("~", "stella", Vote.Value.DOWN),
     ]
+    admin_delete_url = reverse("admin:labeling_vote_delete", args=[vote.pk])
+    assert logged_in(staff).post(admin_delete_url, {"post": "yes"}).status_code == 302
+    assert trail(Vote, vote.pk, "value")[-1] == ("-", "stella", Vote.Value.DOWN)
     changes = [
         (change.field, change.old, change.new)
         for entry in reversed(task_history(task=ready_task))
@@ -93,6 +96,7 @@ def test_every_write_path_of_a_vote_leaves_its_history_with_who_and_the_values(
         ("value", "withdrawn", "👍"),
         ("value", "👍", "👎"),
     ]
+    assert task_history(task=ready_task)[0].action == "deleted"
 
 
 def test_a_refused_vote_leaves_no_history(client, project, annotator, ready_task):
