@@ -33,15 +33,16 @@ from exports.tables.annotators import export_annotators
 from exports.tables.preferences import export_preferences
 from exports.tables.reviews import export_reviews
 from exports.tables.votes import export_votes
-from exports.writers import Batch, ProgressCallback
+from exports.writers import Batch, ExportError, ProgressCallback
 from labeling.models import Project
 
 logger = logging.getLogger(__name__)
 
+EXPORT_RETRIED = "Nothing of it was committed and its rows go out with the next export."
 # What a person reads when an export fails in a way nobody foresaw; the details (the exception) go to the log.
 EXPORT_FAILED = (
-    "The export failed because of an unexpected problem; nothing of it was committed and its rows go out with the "
-    "next export. An admin will find the details in the exports worker's log."
+    f"The export failed because of an unexpected problem. {EXPORT_RETRIED} "
+    "An admin will find the details in the exports worker's log."
 )
 
 
@@ -91,9 +92,10 @@ def export_run(*, project: Project | None = None, progress: ProgressCallback | N
             checkpoint("before_mark")
             run.status, run.finished_at = ExportRun.Status.SUCCEEDED, timezone.now()
             export_run_finish(run, update_fields=["status", "finished_at"])
-        except Exception:
+        except Exception as exc:
             logger.exception("Export run %s failed", run.pk)
-            settle(repo, run, reason=EXPORT_FAILED)
+            # An ExportError is written for people (a missing image, say); anything else only the log explains.
+            settle(repo, run, reason=f"{exc} {EXPORT_RETRIED}" if isinstance(exc, ExportError) else EXPORT_FAILED)
             if run.status == ExportRun.Status.FAILED:
                 return run
         push(repo, run)
