@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("generation.text_urls")),
     path("", include("generation.urls")),
+    path("", include("quality.leaderboard_urls")),
 ]
 
 handler400 = "corral.errors.bad_request_explained"

@@ -27,6 +27,7 @@ from exports.crash import checkpoint
 from exports.lock import export_lock
 from exports.models import ExportRun
 from exports.repository import commit_batch, push, repo_open, settle
+from exports.tables.leaderboard import export_leaderboards
 from exports.tables.preferences import export_preferences
 from exports.tables.reviews import export_reviews
 from exports.tables.votes import export_votes
@@ -41,6 +42,7 @@ def _fill(batch: Batch, project: Project | None, progress: ProgressCallback) -> 
         export_votes(batch, project, progress)
         export_preferences(batch, project, progress)
         export_reviews(batch, project, progress)
+        export_leaderboards(batch, project, progress)
     finally:
         batch.close()
 

@@ -41,6 +41,7 @@ class ProjectAdmin(admin.ModelAdmin):
             "Annotation",
             {"fields": ["candidates_per_task", "votes_per_candidate", "allow_free_prompts", "forbid_self_voting"]},
         ),
+        ("Arena", {"fields": ["arena_models"]}),
         (
             "Image generation",
             {

@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -46,6 +47,16 @@ class Project(models.Model):
     )
 
     text_model = models.CharField(max_length=200, blank=True)
+    # An arena compares models: each task gets candidates from at least two of them, the model hidden from
+    # annotators and the on-screen order shuffled (a candidate's index is its position).
+    arena_models = models.TextField(
+        blank=True,
+        help_text=(
+            "Arena: two or more models, one per line; each task gets candidates from at least two of them. "
+            "Images: Stable Diffusion hub ids or local folders. Text: model names on the LLM server, or "
+            "model@server for a server named in OPENAI_SERVERS. Empty: the single model above."
+        ),
+    )
     system_prompt = models.TextField(blank=True)
     temperature = models.FloatField(default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)])
     max_tokens = models.PositiveIntegerField(default=512, validators=[MinValueValidator(1), MaxValueValidator(32768)])
@@ -106,6 +117,27 @@ class Project(models.Model):
     @property
     def hedge_word_list(self) -> list[str]:
         return [line.strip() for line in self.hedge_words.splitlines() if line.strip()]
+
+    @property
+    def arena_model_list(self) -> list[str]:
+        """The arena's models in the order given, each once."""
+        return list(dict.fromkeys(line.strip() for line in self.arena_models.splitlines() if line.strip()))
+
+    @property
+    def is_arena(self) -> bool:
+        return bool(self.arena_model_list)
+
+    def clean(self) -> None:
+        super().clean()
+        models_named = self.arena_model_list
+        if len(models_named) == 1:
+            raise ValidationError(
+                {"arena_models": f"An arena compares two or more models; this one names only {models_named[0]!r}."}
+            )
+        if models_named and (self.candidates_per_task or 0) < 2:
+            raise ValidationError(
+                {"candidates_per_task": "An arena needs at least 2 candidates per task, one from each of two models."}
+            )
 
 
 class Membership(models.Model):

@@ -56,3 +56,13 @@ def make_text_task(project, prompt: str, answers: list[str], *, confidence: floa
     for index, answer in enumerate(answers):
         Candidate.objects.create(task=task, index=index, text=answer, model_name="tiny-llm", confidence=confidence)
     return task
+
+
+def make_arena_task(project, models: list[str], *, prompt: str = "a lighthouse", text: bool = False) -> Task:
+    """A ready task of an arena whose candidates, in this on-screen order, come from ``models``."""
+    task = Task.objects.create(project=project, prompt=prompt, source=Task.Source.BATCH, status=Task.Status.READY)
+    Candidate.objects.bulk_create(
+        Candidate(task=task, index=index, model_name=model, text=f"answer {index}" if text else "")
+        for index, model in enumerate(models)
+    )
+    return task

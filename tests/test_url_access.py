@@ -113,6 +113,11 @@ SITE: dict[str, Route] = {
     "generation-text-panel": Route(get=members(OK), objects=TEXT_TASK),
     "generation-text-generate": Route(post=members(REDIRECT), objects=TEXT_TASK),
     "generation-text-generate-batch": Route(post=managers(REDIRECT), objects=TEXT_PROJECT),
+    # Figures are for reviewers and managers; annotators judge without seeing which model leads.
+    "quality-leaderboard": Route(get=reviewers(OK), objects=IMAGE_PROJECT),
+    "quality-leaderboard-recompute": Route(post=reviewers(REDIRECT), objects=IMAGE_PROJECT),
+    "quality-dashboard": Route(get=reviewers(OK), objects=TEXT_PROJECT),
+    "quality-dashboard-recompute": Route(post=reviewers(REDIRECT), objects=TEXT_PROJECT),
 }
 
 

@@ -1,0 +1,3 @@
+from quality.figure_models import FigureSnapshot
+
+__all__ = ["FigureSnapshot"]
