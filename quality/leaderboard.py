@@ -32,9 +32,10 @@ def rating_of(strength: float) -> float:
     return RATING_BASE + RATING_SCALE * strength
 
 
-def _fit(wins: np.ndarray) -> np.ndarray:
-    """Centred Bradley–Terry strengths from ``wins[i, j]``: how often i beat j (ties as half)."""
-    strengths = choix.ilsr_pairwise_dense(wins, alpha=REGULARIZATION)
+def _fit(wins: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """Centred Bradley–Terry strengths from ``wins[i, j]``: how often i beat j (ties as half); ``start`` is where
+    the iterations begin (a resample's fit starts from the observed one, which halves its iterations)."""
+    strengths = choix.ilsr_pairwise_dense(wins, alpha=REGULARIZATION, initial_params=start)
     return strengths - strengths.mean()
 
 
@@ -49,12 +50,14 @@ def _win_matrix(pairs: list[PairCounts], index: dict[str, int], outcome_counts: 
     return wins
 
 
-def _bootstrap(pairs: list[PairCounts], index: dict[str, int], rounds: int, rng: np.random.Generator) -> np.ndarray:
+def _bootstrap(
+    pairs: list[PairCounts], index: dict[str, int], rounds: int, rng: np.random.Generator, start: np.ndarray
+) -> np.ndarray:
     """Strengths refitted on ``rounds`` resamples of the comparisons: one row per round."""
     observed = np.array([[p.first_wins, p.second_wins, p.ties] for p in pairs], dtype=float).ravel()
     total = int(observed.sum())
     draws = rng.multinomial(total, observed / total, size=rounds)
-    return np.array([_fit(_win_matrix(pairs, index, draw)) for draw in draws])
+    return np.array([_fit(_win_matrix(pairs, index, draw), start) for draw in draws])
 
 
 def leaderboard_from_counts(
@@ -84,7 +87,7 @@ def leaderboard_from_counts(
     if len(compared) >= 2:
         observed = np.array([[p.first_wins, p.second_wins, p.ties] for p in pairs], dtype=float).ravel()
         strengths = _fit(_win_matrix(pairs, index, observed))
-        resampled = _bootstrap(pairs, index, rounds, np.random.default_rng(seed))
+        resampled = _bootstrap(pairs, index, rounds, np.random.default_rng(seed), strengths)
         lower, upper = np.percentile(resampled, INTERVAL, axis=0)
         for model, number in index.items():
             entries[model] |= {
