@@ -131,3 +131,16 @@ def test_annotators_do_not_see_the_figures_pages(client, arena):
 
     assert client.get(f"/p/{arena.slug}/dashboard").status_code == 403
     assert client.get(f"/p/{arena.slug}/leaderboard").status_code == 403
+
+
+def test_the_freshness_poll_reloads_the_page_once_new_figures_are_in(client, arena, arena_manager):
+    old = figures_compute(project_id=arena.pk, kind="dashboard").computed_at
+    client.force_login(arena_manager)
+    url = f"/p/{arena.slug}/dashboard"
+
+    unchanged = client.get(url, {"since": old.isoformat()}, HTTP_HX_REQUEST="true")
+    figures_compute(project_id=arena.pk, kind="dashboard")
+    changed = client.get(url, {"since": old.isoformat()}, HTTP_HX_REQUEST="true")
+
+    assert 'id="freshness"' in unchanged.content.decode() and "HX-Refresh" not in unchanged.headers
+    assert changed.headers["HX-Refresh"] == "true"
