@@ -5,6 +5,7 @@ raises ImproperlyConfigured with the variable's name when a value is malformed,
 so a typo in a deployment fails at start-up rather than at the first request.
 """
 
+import json
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -64,3 +65,29 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {list(choices)}, got {value!r}")
     return value
+
+
+def env_llm_servers(name: str) -> dict[str, dict[str, str]]:
+    """Named OpenAI-compatible servers from a JSON object: {"name": {"base_url": "...", "api_key": "..."}}.
+
+    The key is optional (local servers take any); names are what an arena writes after ``@``.
+    """
+    value = env_str(name)
+    if not value:
+        return {}
+    try:
+        servers = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{name} must be a JSON object, got invalid JSON ({exc})") from None
+    if not isinstance(servers, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object of server name → settings")
+    checked = {}
+    for server, options in servers.items():
+        if not server or any(char.isspace() or char == "@" for char in server):
+            raise ImproperlyConfigured(f"{name}: server name {server!r} must be non-empty, without spaces or '@'")
+        if not isinstance(options, dict) or not isinstance(options.get("base_url"), str) or not options["base_url"]:
+            raise ImproperlyConfigured(f"{name}: server {server!r} needs a \"base_url\" string")
+        if not isinstance(options.get("api_key", ""), str):
+            raise ImproperlyConfigured(f"{name}: the \"api_key\" of server {server!r} must be a string")
+        checked[server] = {"base_url": options["base_url"], "api_key": options.get("api_key", "")}
+    return checked

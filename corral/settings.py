@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from corral.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from corral.env import env_bool, env_choice, env_float, env_int, env_list, env_llm_servers, env_str
 from corral.media_storage import media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -350,6 +350,9 @@ OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 OPENAI_TIMEOUT_SECONDS = env_float("OPENAI_TIMEOUT_SECONDS", 60.0)
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")  # used when a project names no text_model
+# More servers by name, for arenas that compare models served in different places (model@name); the server
+# above (OPENAI_BASE_URL / OPENAI_API_KEY) stays the default for names without "@".
+OPENAI_SERVERS = env_llm_servers("OPENAI_SERVERS")
 # Transient LLM errors (429, 5xx, timeouts) are retried by the Celery task: base * 2**attempt seconds, capped.
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 5, minimum=0)
 LLM_RETRY_BASE_SECONDS = env_int("LLM_RETRY_BASE_SECONDS", 5, minimum=1)
@@ -358,6 +361,11 @@ LLM_RETRY_MAX_SECONDS = env_int("LLM_RETRY_MAX_SECONDS", 600, minimum=1)
 LLM_MAX_CALLS_PER_HOUR_PER_USER = env_int("LLM_MAX_CALLS_PER_HOUR_PER_USER", 120, minimum=1)
 UNCERTAINTY_SPAN_TOKENS = env_int("UNCERTAINTY_SPAN_TOKENS", 4, minimum=1)
 REVIEW_RESERVATION_SECONDS = env_int("REVIEW_RESERVATION_SECONDS", 600, minimum=10)
+
+# Leaderboard and dashboard figures: computed by a worker and cached; a page showing figures older than this asks
+# for fresh ones (and says how old those it shows are).
+FIGURES_MAX_AGE_SECONDS = env_int("FIGURES_MAX_AGE_SECONDS", 300, minimum=0)
+LEADERBOARD_BOOTSTRAP_ROUNDS = env_int("LEADERBOARD_BOOTSTRAP_ROUNDS", 1000, minimum=10)
 
 # Oxen export
 OXEN_REPO_PATH = Path(env_str("OXEN_REPO_PATH", str(VAR_DIR / "oxen-dataset")))

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("generation.urls")),
     path("", include("quality.urls")),
     path("", include("api.webhook_urls")),
+    path("", include("quality.leaderboard_urls")),
 ]
 
 handler400 = "corral.errors.bad_request_explained"

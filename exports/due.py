@@ -9,10 +9,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from exports.models import ExportedRow, ExportRun
 from labeling.models import Preference, Project, Review, Vote
+from quality.figure_models import FigureSnapshot
 
 
 def _settled_before() -> datetime | None:
@@ -56,6 +57,16 @@ def due_preferences(project: Project | None) -> QuerySet:
 def due_reviews(project: Project | None) -> QuerySet:
     queryset = Review.objects.all() if project is None else Review.objects.filter(candidate__task__project=project)
     return _due(queryset, ExportedRow.Source.REVIEW)
+
+
+def due_leaderboards(project: Project | None) -> QuerySet:
+    """Arena projects' leaderboards whose current figures no export has written (their ``changed_at``)."""
+    queryset = FigureSnapshot.objects.filter(kind=FigureSnapshot.Kind.LEADERBOARD, changed_at__isnull=False).annotate(
+        updated_at=F("changed_at")
+    )
+    if project is not None:
+        queryset = queryset.filter(project=project)
+    return _due(queryset, ExportedRow.Source.LEADERBOARD)
 
 
 def export_due_count(*, project: Project | None = None) -> int:

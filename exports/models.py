@@ -38,7 +38,7 @@ class ExportRun(models.Model):
 
 
 class ExportedRow(models.Model):
-    """Ledger: one source row (vote, preference, review) as an export run wrote it.
+    """Ledger: one source row (vote, preference, review, a project's leaderboard) as an export run wrote it.
 
     A row counts as exported only when its run succeeded, i.e. the Oxen commit holding it exists; a row
     changed since (newer ``updated_at``) is due again.
@@ -48,6 +48,7 @@ class ExportedRow(models.Model):
         VOTE = "vote", "Vote"
         PREFERENCE = "preference", "Preference"
         REVIEW = "review", "Review"
+        LEADERBOARD = "leaderboard", "Leaderboard"
 
     run = models.ForeignKey(ExportRun, on_delete=models.CASCADE, related_name="rows")
     source = models.CharField(max_length=12, choices=Source.choices)
@@ -59,7 +60,9 @@ class ExportedRow(models.Model):
     class Meta:
         indexes = [models.Index(fields=["source", "object_id", "updated_at"], name="exported_row_lookup_idx")]
         constraints = [
-            models.CheckConstraint(condition=Q(source__in=["vote", "preference", "review"]), name="exported_row_source")
+            models.CheckConstraint(
+                condition=Q(source__in=["vote", "preference", "review", "leaderboard"]), name="exported_row_source"
+            )
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from exports.crash import checkpoint
 from exports.models import ExportedAnnotator, ExportedImage, ExportedRow, ExportRun
 from exports.signals import export_run_finish
 from exports.tables.contract import IMAGE_COLUMNS, IMAGE_RENDER_METADATA, TABLES, dataset_card
+from exports.tables.leaderboard import published_leaderboards
 
 if TYPE_CHECKING:
     import oxen
@@ -137,7 +138,9 @@ def commit_batch(repo: oxen.Repo, run: ExportRun, counts: dict[str, int]) -> str
     """Regenerate README.md, add the run's batch and commit it with the batch id in the message."""
     root = Path(settings.OXEN_REPO_PATH)
     totals = _dataset_totals()
-    (root / "README.md").write_text(dataset_card(counts={k: totals[k] + counts[k] for k in totals}))
+    leaderboards = [(s.project.slug, s.data["models"], s.changed_at) for s in published_leaderboards(run)]
+    card = dataset_card(counts={k: totals[k] + counts[k] for k in totals}, leaderboards=leaderboards)
+    (root / "README.md").write_text(card)
     run.counts = counts
     run.save(update_fields=["counts"])
     checkpoint("after_write")

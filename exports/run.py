@@ -30,6 +30,7 @@ from exports.models import ExportRun
 from exports.repository import commit_batch, push, repo_open, settle
 from exports.signals import export_run_finish
 from exports.tables.annotators import export_annotators
+from exports.tables.leaderboard import export_leaderboards
 from exports.tables.preferences import export_preferences
 from exports.tables.reviews import export_reviews
 from exports.tables.votes import export_votes
@@ -51,6 +52,7 @@ def _fill(batch: Batch, project: Project | None, progress: ProgressCallback) -> 
         export_votes(batch, project, progress)
         export_preferences(batch, project, progress)
         export_reviews(batch, project, progress)
+        export_leaderboards(batch, project, progress)
         # Last, so the figures include every judgement this batch wrote.
         export_annotators(batch, project, as_of=batch.run.started_at if batch.run else timezone.now())
     finally:

@@ -1,9 +1,11 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from generation.arena import arena_model_problems
 from generation.batches import prompt_batch_import
 from generation.forms import PromptImportForm
 from generation.models import GenerationJob, WorkerHeartbeat
@@ -31,9 +33,30 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 admin.site.unregister([Project, Task])
 
 
+class ArenaCheckedProjectForm(forms.ModelForm):
+    """A project whose arena models changed is saved only when each can be used: a local image model must be a
+    pipeline folder, an LLM must be offered by its server (asked with ``models.list()``)."""
+
+    class Meta:
+        model = Project
+        fields = "__all__"  # noqa: DJ007 (the admin's fieldsets choose what is shown)
+
+    def clean(self):
+        cleaned = super().clean()
+        if {"arena_models", "kind"} & set(self.changed_data):
+            planned = Project(
+                kind=cleaned.get("kind") or Project.Kind.IMAGE, arena_models=cleaned.get("arena_models", "")
+            )
+            if len(planned.arena_model_list) >= 2:
+                for problem in arena_model_problems(planned):
+                    self.add_error("arena_models", problem)
+        return cleaned
+
+
 @admin.register(Project)
 class GeneratingProjectAdmin(ProjectAdmin):
     change_form_template = "admin/generation/project_change_form.html"
+    form = ArenaCheckedProjectForm
 
     def get_urls(self):
         return [

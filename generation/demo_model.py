@@ -37,12 +37,12 @@ def _tokenizer():
     return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
 
 
-def build_demo_pipeline():
+def build_demo_pipeline(seed: int = DEMO_SEED):
     import torch
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    torch.manual_seed(DEMO_SEED)
+    torch.manual_seed(seed)
     tokenizer = _tokenizer()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
@@ -100,13 +100,14 @@ def build_demo_pipeline():
     )
 
 
-def save_demo_model(path: Path) -> Path:
-    """Build the demo pipeline and save it at ``path`` (replacing what is there), atomically."""
+def save_demo_model(path: Path, *, seed: int = DEMO_SEED) -> Path:
+    """Build the demo pipeline from ``seed`` (another seed, other random weights: another model) and save it at
+    ``path`` (replacing what is there), atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
-        build_demo_pipeline().save_pretrained(staging)
+        build_demo_pipeline(seed).save_pretrained(staging)
         if path.exists():
             shutil.rmtree(path)
         staging.rename(path)

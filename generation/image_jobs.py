@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from generation import images
+from generation import arena, images
 from generation.jobs import (
     JobNoLongerRunning,
     JobProgress,
@@ -64,6 +64,36 @@ def _image_params(project: Project) -> images.ImageParams:
     )
 
 
+def _model_plan(project: Project) -> list[str]:
+    """The model of each on-screen position: an arena's shuffled split, else the project's one model."""
+    if project.is_arena:
+        return arena.arena_plan(models=project.arena_model_list, candidates=project.candidates_per_task)
+    return [images.configured_model(project.image_model)] * project.candidates_per_task
+
+
+def _render_by_model(*, task, plan: list[str], seeds: list[int], progress: JobProgress):
+    """Per model of the plan (each loaded once per worker): its positions, their images and the parameters used.
+
+    Progress counts every model's steps, one model after the other.
+    """
+    project = task.project
+    models = list(dict.fromkeys(plan))
+    for number, model in enumerate(models):
+        positions = [position for position, planned in enumerate(plan) if planned == model]
+
+        def on_progress(step: int, total: int, done: int = number) -> None:
+            progress(done * total + step, total * len(models))
+
+        pictures, used = images.render(
+            model=model,
+            prompt=task.prompt,
+            seeds=[seeds[position] for position in positions],
+            params=_image_params(project),
+            on_progress=on_progress,
+        )
+        yield model, positions, pictures, used
+
+
 def image_job_run(*, job_id: int, worker: str) -> GenerationJob | None:
     """Make a job's images and store them as candidates, all or nothing.
 
@@ -75,29 +105,29 @@ def image_job_run(*, job_id: int, worker: str) -> GenerationJob | None:
         return None
     task = job.task
     project = task.project
-    model = images.configured_model(project.image_model)
+    plan = _model_plan(project)
     seeds = random.SystemRandom().sample(range(SEED_RANGE), project.candidates_per_task)
     stored: list[str] = []
     progress = JobProgress(job, total=job.progress_total)
     try:
-        pictures, used = images.render(
-            model=model, prompt=task.prompt, seeds=seeds, params=_image_params(project), on_progress=progress
-        )
         candidates = []
-        for index, (seed, picture) in enumerate(zip(seeds, pictures, strict=True)):
-            uid = uuid.uuid4()
-            stored.append(default_storage.save(f"{job_files_folder(job.pk)}/{uid}.png", ContentFile(_png(picture))))
-            candidates.append(
-                Candidate(
-                    task=task,
-                    uid=uid,
-                    index=index,
-                    image=stored[-1],
-                    model_name=model,
-                    seed=seed,
-                    params={**used.as_dict(), "batch_seeds": seeds},
+        for model, positions, pictures, used in _render_by_model(task=task, plan=plan, seeds=seeds, progress=progress):
+            batch_seeds = [seeds[position] for position in positions]
+            for position, picture in zip(positions, pictures, strict=True):
+                uid = uuid.uuid4()
+                name = f"{job_files_folder(job.pk)}/{uid}.png"
+                stored.append(default_storage.save(name, ContentFile(_png(picture))))
+                candidates.append(
+                    Candidate(
+                        task=task,
+                        uid=uid,
+                        index=position,
+                        image=stored[-1],
+                        model_name=model,
+                        seed=seeds[position],
+                        params={**used.as_dict(), "batch_seeds": batch_seeds},
+                    )
                 )
-            )
         with transaction.atomic():
             if not job_succeed(job=job, progress_step=progress.step, progress_total=progress.total):
                 raise JobNoLongerRunning(f"job {job.pk} was failed while it ran")

@@ -56,8 +56,15 @@ def configured_model(project_model: str = "") -> str:
     return project_model or settings.SD_MODEL or str(settings.DEMO_MODEL_PATH)
 
 
+def demo_model_path(variant: str = "") -> str:
+    """Where the demo model is (``variant`` empty), or another random-weight demo model beside it (the demo
+    arena's second model)."""
+    path = settings.DEMO_MODEL_PATH
+    return str(path.with_name(f"{path.name}-{variant}") if variant else path)
+
+
 def is_demo_model(model: str) -> bool:
-    return model == str(settings.DEMO_MODEL_PATH)
+    return model == demo_model_path() or model.startswith(f"{demo_model_path()}-")
 
 
 def device_and_dtype():
@@ -75,7 +82,7 @@ def _load(model: str):
 
     if is_demo_model(model) and not Path(model).exists():
         raise ImageModelError(
-            f"The demo model is not built yet: run `python manage.py build_demo_model` (it writes {model}), "
+            f"The demo model is not built yet: run `python manage.py build_demo_model {model}`, "
             "or set SD_MODEL to a Stable Diffusion model."
         )
     device, dtype = device_and_dtype()

@@ -39,20 +39,40 @@ class ChatResult:
     logprobs_requested: bool
 
 
-def llm_configured() -> bool:
+def llm_configured(server: str = "") -> bool:
+    """Whether the default server (``server`` empty) or the named one is set up."""
+    if server:
+        return server in settings.OPENAI_SERVERS
     return bool(settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL)
 
 
-def _client() -> openai.OpenAI:
-    if not llm_configured():
-        raise LLMError(NOT_CONFIGURED, transient=False)
+def not_configured_message(server: str = "") -> str:
+    if not server:
+        return NOT_CONFIGURED
+    named = ", ".join(sorted(settings.OPENAI_SERVERS)) or "none"
+    return f"No LLM server is named {server!r} in OPENAI_SERVERS (named there: {named})."
+
+
+def _client(server: str = "") -> openai.OpenAI:
+    if not llm_configured(server):
+        raise LLMError(not_configured_message(server), transient=False)
+    options = settings.OPENAI_SERVERS[server] if server else {}
     return openai.OpenAI(
         # Local servers (vLLM, Ollama, llama.cpp) take any key; the SDK insists on one.
-        api_key=settings.OPENAI_API_KEY or "no-key",
-        base_url=settings.OPENAI_BASE_URL or None,
+        api_key=(options.get("api_key") if server else settings.OPENAI_API_KEY) or "no-key",
+        base_url=(options["base_url"] if server else settings.OPENAI_BASE_URL) or None,
         timeout=settings.OPENAI_TIMEOUT_SECONDS,
         max_retries=0,
     )
+
+
+def offered_models(server: str = "") -> set[str]:
+    """The model names the server offers (its ``models.list()``); LLMError when it cannot be asked."""
+    client = _client(server)
+    try:
+        return {model.id for model in client.models.list()}
+    except (openai.APIError, httpx2.TransportError) as exc:
+        raise classify(exc) from exc
 
 
 def _server_message(exc: openai.APIStatusError) -> str:
@@ -134,14 +154,20 @@ def _stream(
 
 
 def chat_stream(
-    *, model: str, messages: list[dict], temperature: float, max_tokens: int, on_delta: Callable[[str], None]
+    *,
+    model: str,
+    messages: list[dict],
+    temperature: float,
+    max_tokens: int,
+    on_delta: Callable[[str], None],
+    server: str = "",
 ) -> ChatResult:
     """Stream one answer, calling ``on_delta`` with each piece of text in order.
 
     Asks for log-probabilities; a server that rejects them (400 naming logprobs)
     is asked again without, and one that ignores them yields ``token_logprobs=None``.
     """
-    client = _client()
+    client = _client(server)
     request = {"model": model, "messages": messages, "temperature": temperature, "max_tokens": max_tokens}
     try:
         try:

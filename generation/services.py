@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from generation import images
+from generation import arena, images
 from generation.models import GenerationJob
 from generation.queueing import job_enqueue_on_commit
 from generation.selectors import job_request_times_since, jobs_active_for_user, retry_allowed
@@ -102,7 +102,7 @@ def image_generation_start(*, task: Task, requested_by=None) -> GenerationJob:
                 task=task,
                 kind=GenerationJob.Kind.IMAGE,
                 requested_by=requested_by,
-                progress_total=task.project.image_steps,
+                progress_total=task.project.image_steps * arena.models_per_task(task.project),
             )
     except IntegrityError:
         raise GenerationRefused("This task is already queued for generation.") from None

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from generation import llm
+from generation import arena
 from generation.models import GenerationJob
 from generation.queueing import job_enqueue_on_commit
 from generation.selectors import llm_calls_since
@@ -68,8 +68,8 @@ def _active_job_or_refusal(*, task: Task) -> GenerationJob | None:
     project = task.project
     if project.kind != Project.Kind.TEXT:
         raise TextGenerationError(f"{project.name} is an image project; LLM answers are for text projects.")
-    if not llm.llm_configured():
-        raise TextGenerationError(llm.NOT_CONFIGURED)
+    if refusal := arena.llm_refusal(project):
+        raise TextGenerationError(refusal)
     active = task.generation_jobs.filter(status__in=GenerationJob.ACTIVE_STATUSES).first()
     if active is None and task.candidates.count() >= project.candidates_per_task:
         raise TextGenerationError("This task already has all its answers.")
@@ -103,8 +103,8 @@ def text_generation_enqueue_batch(*, user, project: Project) -> int:
     """
     if project.kind != Project.Kind.TEXT:
         raise TextGenerationError(f"{project.name} is an image project; LLM answers are for text projects.")
-    if not llm.llm_configured():
-        raise TextGenerationError(llm.NOT_CONFIGURED)
+    if refusal := arena.llm_refusal(project):
+        raise TextGenerationError(refusal)
     queued = 0
     for task in project.tasks.filter(status=Task.Status.NEW).select_related("project").order_by("created_at", "pk"):
         if task.candidates.count() < project.candidates_per_task:

@@ -54,6 +54,7 @@ class ProjectAdmin(SimpleHistoryAdmin):
                 ]
             },
         ),
+        ("Arena", {"fields": ["arena_models"]}),
         (
             "Image generation",
             {

@@ -2,6 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from quality.figure_models import FigureSnapshot
+
+__all__ = ["FigureSnapshot", "QualityAction", "QualitySnapshot"]
+
 
 class QualityAction(models.Model):
     """A manager's pause, exclusion or reinstatement of a project member: who, when, what and why."""

@@ -170,6 +170,11 @@ SITE: dict[str, Route] = {
     "api-webhook-delivery-send-again": Route(
         post=managers(REDIRECT), objects={"slug": "image_project", "pk": "failed_delivery"}
     ),
+    # Figures are for reviewers and managers; annotators judge without seeing which model leads.
+    "quality-leaderboard": Route(get=reviewers(OK), objects=IMAGE_PROJECT),
+    "quality-leaderboard-recompute": Route(post=reviewers(REDIRECT), objects=IMAGE_PROJECT),
+    "quality-dashboard": Route(get=reviewers(OK), objects=TEXT_PROJECT),
+    "quality-dashboard-recompute": Route(post=reviewers(REDIRECT), objects=TEXT_PROJECT),
 }
 
 

@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 
-TABLES = ("votes", "preferences", "reviews", "text_dpo", "annotators")
+TABLES = ("votes", "preferences", "reviews", "text_dpo", "annotators", "leaderboard")
 
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
 _PROVENANCE = [
@@ -82,6 +82,22 @@ COLUMNS: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("excluded", pa.bool_(), "a manager excluded this person's judgements; drop their rows"),
         ("updated_at", _TIMESTAMP, "when these figures were taken (the export); newest wins"),
     ],
+    "leaderboard": [
+        ("id", pa.string(), "<project>:<model>"),
+        ("project", pa.string(), "project slug (an arena: several models per task, the model hidden from annotators)"),
+        ("model", pa.string(), "the model as the arena names it"),
+        ("rank", pa.int64(), "1 for the best rated; empty for a model without comparisons"),
+        ("rating", pa.float64(), "Bradley–Terry rating on the Elo scale (1000 + 400·log10(e)·strength, centred)"),
+        ("rating_lower", pa.float64(), "lower end of the 95 % bootstrap interval"),
+        ("rating_upper", pa.float64(), "upper end of the 95 % bootstrap interval"),
+        ("comparisons", pa.int64(), "comparisons with other models (pick-best of N: N−1; a tie: every pair)"),
+        ("wins", pa.int64(), "comparisons won"),
+        ("ties", pa.int64(), "comparisons tied (each counts as half a win)"),
+        ("losses", pa.int64(), "comparisons lost"),
+        ("thumbs_up", pa.int64(), "👍 votes on the model's outputs"),
+        ("thumbs_down", pa.int64(), "👎 votes on the model's outputs"),
+        ("updated_at", _TIMESTAMP, "when these figures were computed (UTC); newest wins"),
+    ],
 }
 
 SCHEMAS = {table: pa.schema([(name, kind) for name, kind, _ in columns]) for table, columns in COLUMNS.items()}
@@ -91,8 +107,38 @@ IMAGE_COLUMNS = {"votes": ["path"], "preferences": ["jpg_0", "jpg_1"]}
 IMAGE_RENDER_METADATA = '{"_oxen": {"render": {"func": "image"}}}'
 
 
-def dataset_card(*, counts: dict[str, int]) -> str:
-    """README.md for the dataset repository: layout, schema, counts, loading and the 'newest wins' rule."""
+def leaderboard_section(leaderboards: list[tuple[str, list[dict], object]]) -> list[str]:
+    """The card's leaderboard section: (project slug, its leaderboard entries, when computed) per arena."""
+    lines = ["## Leaderboard", ""]
+    if not leaderboards:
+        return [*lines, "No arena project has a leaderboard in this dataset yet.", ""]
+    lines += [
+        "Arena projects give each task candidates from several models, hidden from annotators and shuffled on",
+        "screen. Bradley–Terry ratings (Elo scale, ties as half a win, pick-best of N as N−1 comparisons), with 95 %",
+        "bootstrap intervals; excluded annotators are left out. The `leaderboard` table holds every version.",
+        "",
+    ]
+    for slug, entries, computed_at in leaderboards:
+        lines += [
+            f"### {slug} (computed {computed_at:%Y-%m-%d %H:%M} UTC)",
+            "",
+            "| rank | model | rating | 95 % interval | comparisons |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for entry in entries:
+            rated = entry["rating"] is not None
+            interval = f"{entry['rating_lower']} – {entry['rating_upper']}" if rated else "—"
+            lines.append(
+                f"| {entry['rank'] or '—'} | {entry['model']} | {entry['rating'] if rated else '—'} | {interval} "
+                f"| {entry['comparisons']} |"
+            )
+        lines.append("")
+    return lines
+
+
+def dataset_card(*, counts: dict[str, int], leaderboards: list[tuple[str, list[dict], object]] = ()) -> str:
+    """README.md for the dataset repository: layout, schema, counts, loading, the 'newest wins' rule and the
+    arenas' leaderboards."""
     lines = [
         "# Corral feedback dataset",
         "",
@@ -106,6 +152,7 @@ def dataset_card(*, counts: dict[str, int]) -> str:
         "reviews/<batch>.parquet              reviewed LLM answers",
         "text_dpo/<batch>.parquet             prompt, chosen, rejected (TRL DPO columns)",
         "annotators/<batch>.parquet           per person: gold accuracy, agreement, judgements, excluded",
+        "leaderboard/<batch>.parquet          arena models' Bradley–Terry ratings and intervals",
         "```",
         "",
         "## Counts",
@@ -124,6 +171,8 @@ def dataset_card(*, counts: dict[str, int]) -> str:
         "(`source_id`), only the rows with the newest `updated_at`. A published judgement that no longer gives a",
         'pair (changed to "all bad", or a text comparison to a tie) is written once more as a single row without',
         "one (`jpg_0` / `chosen` empty, id ending in `:none`), so its old pairs are replaced; drop such rows last.",
+        "A project's `leaderboard` is written whole each time its figures change: keep, per `project`, only the",
+        "rows with the newest `updated_at`.",
         "",
         "Withdrawn votes: a vote taken back after it was published appears again with `rating` \"withdrawn\";",
         "one never published is not written. Preferences: picking the best of N images gives N−1 pairs (the",
@@ -187,6 +236,7 @@ def dataset_card(*, counts: dict[str, int]) -> str:
         "`review_agreement` (share of pairs with others agreeing; a tie against a pick counts half). A figure",
         "resting on fewer items than the project's minimum is empty; the `*_items` columns say how many.",
         "",
+        *leaderboard_section(list(leaderboards)),
         "## Schema",
         "",
     ]

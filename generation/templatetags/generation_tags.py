@@ -9,9 +9,11 @@ register = template.Library()
 
 @register.simple_tag
 def image_model_for(project: Project) -> dict:
-    """The model the project generates with, and whether it is the noise-drawing demo model."""
+    """The model the project generates with, and whether it is (or, in an arena, one of them is) the noise-drawing
+    demo model."""
     model = images.configured_model(project.image_model)
-    return {"name": model, "is_demo": images.is_demo_model(model)}
+    models = project.arena_model_list or [model]
+    return {"name": model, "is_demo": any(images.is_demo_model(name) for name in models)}
 
 
 @register.simple_tag

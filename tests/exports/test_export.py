@@ -93,7 +93,9 @@ def test_it_exports_votes_picks_and_reviews_in_the_dataset_layout(oxen_repo, fee
     log = oxen.Repo(str(oxen_repo)).log()
     assert log[0].id == run.commit_id and run.batch in log[0].message
     # One annotators row per person and project: annie and bert in each of the two projects.
-    assert run.counts == {"votes": 4, "preferences": 9, "reviews": 3, "text_dpo": 2, "annotators": 4, "images": 8}
+    assert run.counts == {
+        "votes": 4, "preferences": 9, "reviews": 3, "text_dpo": 2, "annotators": 4, "leaderboard": 0, "images": 8
+    }
 
 
 def test_a_second_export_without_new_data_makes_no_commit(oxen_repo, feedback):
@@ -142,7 +144,9 @@ def test_the_preferences_table_loads_into_diffusion_dpo_columns(oxen_repo, feedb
 
 def test_the_command_exports_one_project_and_dry_runs_write_nothing(oxen_repo, feedback, project, capsys):
     call_command("export_oxen", "--dry-run")
-    assert "votes 4, preferences 9, reviews 3, text_dpo 2, annotators 4, images 8" in capsys.readouterr().out
+    assert "votes 4, preferences 9, reviews 3, text_dpo 2, annotators 4, leaderboard 0, images 8" in (
+        capsys.readouterr().out
+    )
     assert not ExportRun.objects.exists()
 
     call_command("export_oxen", "--project", project.slug)

@@ -1,6 +1,6 @@
 """A small OpenAI-compatible chat completions server on loopback, driven by a script of replies.
 
-Each request to /v1/chat/completions takes the next scripted reply: an answer
+GET /v1/models lists ``models``. Each request to /v1/chat/completions takes the next scripted reply: an answer
 (streamed as SSE when the request asks for ``stream``, with or without
 logprobs), an HTTP error with a body like OpenAI's, or a hang (nothing is sent
 until the server stops, so the client's timeout fires). A streamed answer can
@@ -71,6 +71,7 @@ class FakeOpenAI:
     release: threading.Event = field(default_factory=threading.Event)
     base_url: str = ""
     exhausted: object = field(default_factory=lambda: Failure(500, "the fake server has no scripted reply left"))
+    models: list[str] = field(default_factory=lambda: ["fake-model"])  # what GET /v1/models lists
 
     def answer(self, text_or_tokens, **options) -> None:
         tokens = text_or_tokens if isinstance(text_or_tokens, list) else [(text_or_tokens, -0.01)]
@@ -104,6 +105,13 @@ def _handler(fake: FakeOpenAI):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_GET(self):
+            if self.path != "/v1/models":
+                self._json(404, {"error": {"message": f"no route {self.path}"}})
+                return
+            listed = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in fake.models]
+            self._json(200, {"object": "list", "data": listed})
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length", 0))

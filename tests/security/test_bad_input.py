@@ -415,6 +415,8 @@ COMMANDS = {
     "demo-model-onto-a-file": (("build_demo_model", "<file>"), "exists and is not a folder"),
     "demo-model-under-a-file": (("build_demo_model", "<file>/model"), "Cannot write the demo model to"),
     "seed-demo-with-arguments": (("seed_demo", "--users", "-5"), "unrecognized arguments: --users -5"),
+    "leaderboard-unknown-project": (("leaderboard", "nope"), "No project with the slug 'nope'; the projects are:"),
+    "leaderboard-unknown-format": (("leaderboard", "birds", "--format", "xml"), "invalid choice: 'xml'"),
 }
 
 

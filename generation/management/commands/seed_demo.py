@@ -1,9 +1,11 @@
+import random
 import secrets
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from generation.demo_showcase import demo_answers_fill, demo_arena_fill, demo_arena_project
 from generation.quality_demo import seed_quality_demo
 from generation.services import image_generation_start
 from labeling.models import Membership, Project, Task
@@ -50,7 +52,19 @@ class Command(BaseCommand):
         )
         text_project, created_text = Project.objects.get_or_create(
             slug="demo-text",
-            defaults={"name": "Demo LLM answers", "kind": Project.Kind.TEXT, "candidates_per_task": 1},
+            defaults={
+                "name": "Demo LLM answers",
+                "kind": Project.Kind.TEXT,
+                "candidates_per_task": 1,
+                "description": (
+                    "Demo data: answers imported with the confidence their tool gave (hedged and unsure ones wait "
+                    "in the review queue) and one comparison task. For live answers set OPENAI_BASE_URL (OpenAI, "
+                    "vLLM, Ollama, llama.cpp) and OPENAI_API_KEY where the server needs one."
+                ),
+                # Confident answers are audited more often than usual, so the calibration plot has points above
+                # the threshold too.
+                "audit_share": 0.3,
+            },
         )
         if created_images:
             tasks = Task.objects.bulk_create(
@@ -63,6 +77,7 @@ class Command(BaseCommand):
             Task.objects.bulk_create(
                 Task(project=text_project, prompt=prompt, source=Task.Source.BATCH) for prompt in DEMO_TEXT_PROMPTS
             )
+        arena_project, created_arena = demo_arena_project()
 
         quality_project, created_quality = Project.objects.get_or_create(
             slug="demo-quality",
@@ -82,7 +97,23 @@ class Command(BaseCommand):
                 continue
             password = secrets.token_urlsafe(12)
             user = User.objects.create_user(username=username, password=password, **flags)
-            for project in (image_project, text_project, quality_project):
+            for project in (image_project, text_project, quality_project, arena_project):
                 Membership.objects.create(user=user, project=project, role=role or Membership.Role.MANAGER)
             self.stdout.write(self.style.SUCCESS(f"Created user {username!r} with password {password!r} (shown once)."))
+        self._showcase(text_project=text_project, arena_project=arena_project, created_arena=created_arena)
         self.stdout.write("Demo data is in place.")
+
+    def _showcase(self, *, text_project: Project, arena_project: Project, created_arena: bool) -> None:
+        """The arena, the imported answers and the simulated judgements (generation/demo_showcase.py)."""
+        rng = random.Random(15)
+        demo_answers_fill(project=text_project, rng=rng)
+        if created_arena:
+            # Demo users from an earlier seed join the arena too.
+            for username, _flags, role in DEMO_USERS:
+                user = get_user_model().objects.filter(username=username).first()
+                if user is not None:
+                    Membership.objects.get_or_create(
+                        user=user, project=arena_project, defaults={"role": role or Membership.Role.MANAGER}
+                    )
+            self.stdout.write("Generating the demo arena's images with two demo models…")
+            demo_arena_fill(project=arena_project, rng=rng)
