@@ -1,11 +1,13 @@
 """What labeling announces to the apps above it (webhooks): a lower app may not import a higher one, so it sends
 signals and the higher app listens.
 
-Each signal is sent inside the transaction that made the change, so what a receiver writes (an outbox row) commits
-or rolls back with the change itself. Receivers only record; nothing here waits for them to act.
+Each signal is sent in a transaction of its own right after the change (votes) or inside the transaction that made
+it (reviews, exports), so what a receiver writes (an outbox row) commits whole. Receivers only record; nothing here
+waits for them to act.
 """
 
 from django.dispatch import Signal
+from django.utils import timezone
 
 from labeling.models import PromptBatch, Task
 
@@ -23,14 +25,13 @@ BATCH_DONE_STATUSES = (Task.Status.COMPLETE, Task.Status.FAILED)
 def task_completion_announce(*, task_id: int, batch_id: int | None) -> None:
     """Announce a task that just completed, and its batch when that was the batch's last open task.
 
-    Call inside the transaction that completed it. The batch is read only when someone listens.
+    Call after the completion has committed. The batch is read only when someone listens; of several last tasks
+    completing at once, each sees the others done, and the one whose update marks the batch complete announces it.
     """
     task_completed.send(sender=Task, task_id=task_id)
     if batch_id is None or not batch_completed.has_listeners(PromptBatch):
         return
-    # Two of its last tasks completing at once would each see the other still open: the batch's row lock makes
-    # the second wait for the first to commit, and then see both complete.
-    if not PromptBatch.objects.select_for_update().filter(pk=batch_id).values_list("pk", flat=True):
+    if Task.objects.filter(batch_id=batch_id).exclude(status__in=BATCH_DONE_STATUSES).exists():
         return
-    if not Task.objects.filter(batch_id=batch_id).exclude(status__in=BATCH_DONE_STATUSES).exists():
+    if PromptBatch.objects.filter(pk=batch_id, completed_at__isnull=True).update(completed_at=timezone.now()):
         batch_completed.send(sender=PromptBatch, batch_id=batch_id)
