@@ -44,3 +44,9 @@ def test_a_manager_sorts_by_gold_accuracy_and_pauses_a_flagged_annotator(login_p
     membership = Membership.objects.get(user=people[worst], project=project)
     assert membership.paused_at is not None
     assert QualityAction.objects.get().reason == "flagged by the gold items"
+
+    # The paused annotator, in their own browser: where Next was, the queue says there is nothing for them.
+    paused_page = login_page(people[worst])
+    paused_page.goto(project.get_absolute_url())
+    expect(paused_page.locator("#queue-panel #paused-notice")).to_contain_text("no tasks for you")
+    expect(paused_page.locator("#next-task")).to_have_count(0)
