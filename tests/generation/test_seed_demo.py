@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from accounts.models import User
 from labeling.models import Candidate, Preference, Project, Task
-from labeling.review_selectors import review_waiting
+from labeling.review_selectors import review_waiting_for
 from quality.figures import figures_compute
 
 
@@ -35,10 +35,10 @@ def test_seed_demo_builds_an_arena_of_two_demo_models_with_judgements_the_leader
 
 def test_seed_demo_leaves_answers_waiting_for_the_reviewer_and_a_comparison_task(client, seeded):
     text = Project.objects.get(slug="demo-text")
-    waiting = review_waiting(project=text)
+    reviewer = User.objects.get(username="reviewer")
+    waiting = review_waiting_for(user=reviewer, project=text)
     assert waiting.count() >= 3
     assert Candidate.objects.filter(task__project=text, review_state="accepted").exists()
-    reviewer = User.objects.get(username="reviewer")
     client.force_login(reviewer)
 
     review = client.get("/review/", follow=True).content.decode()
