@@ -130,6 +130,10 @@ if DATABASE_URL:
         # 60 % of its CPU per vote (README, Performance). Off behind a pooler in transaction mode (PgBouncer).
         if env_bool("DATABASE_PREPARED_STATEMENTS", True):
             _options.update(server_side_binding=True, prepare_threshold=2)
+        # No JIT compilation: the queue's statements carry a correlated subquery per task, so the planner's cost
+        # (for all tasks) passes jit_above_cost although the walk stops at the first task; compiling then took
+        # 2.7 s for a 1 ms query at 1,000,000 votes (bench/scale.py). Short statements never gain from JIT.
+        _options["options"] = "-c jit=off"
 else:
     DATABASES = {
         "default": {

@@ -175,24 +175,29 @@ def with_judgements_missing(tasks: QuerySet[Task], *, project: Project) -> Query
     )
 
 
-def tasks_open_for(*, user, project: Project) -> QuerySet[Task]:
+def tasks_open_for(*, user, project: Project, gold: bool | None = None) -> QuerySet[Task]:
     """Tasks of the project the queue may hand the user: ready ones after their QueueMarker that still need
-    judgements, and gold ones (complete or not), that the user may judge and has not finished.
+    judgements, and gold ones (complete or not), that the user may judge and has not finished; ``gold``: only
+    the gold ones (True) or only the others (False). Each part's conditions stand at the top of its statement,
+    so PostgreSQL walks the part's index in the queue's order and stops at the first task that qualifies.
 
     Each row is annotated with ``fewest_votes`` and ``judgements_missing`` (``with_judgements_missing``).
     """
     # A gold task is handed to everyone who has not judged it, complete or not: its status follows the ordinary
     # rule, so that it shows nothing a person could tell it apart by.
-    after_marker = queue_place_after(queue_marker_of(user=user, project=project))
-    needs_judgements = Q(after_marker, status=Task.Status.READY, judgements_missing__gt=0) | Q(
-        gold__isnull=False, status__in=Task.JUDGEABLE_STATUSES
+    ordinary = Q(
+        queue_place_after(queue_marker_of(user=user, project=project)),
+        gold__isnull=True,
+        status=Task.Status.READY,
+        judgements_missing__gt=0,
     )
-    tasks = with_judgements_missing(Task.objects.filter(project=project), project=project)
-    tasks = tasks.filter(_unfinished_by(user)).filter(needs_judgements)
-    return tasks.filter(Task.judgeable_by_q(user))
+    gold_tasks = Q(gold__isnull=False, status__in=Task.JUDGEABLE_STATUSES)
+    part = {None: ordinary | gold_tasks, True: gold_tasks, False: ordinary}[gold]
+    tasks = with_judgements_missing(Task.objects.filter(project=project), project=project).filter(part)
+    return tasks.filter(_unfinished_by(user)).filter(Task.judgeable_by_q(user))
 
 
-def tasks_unheld_for(*, user, project: Project, now: datetime) -> QuerySet[Task]:
+def tasks_unheld_for(*, user, project: Project, now: datetime, gold: bool | None = None) -> QuerySet[Task]:
     """Open tasks whose remaining slots are not all held by other annotators still at work on them, oldest first.
 
     A gold task has no slots to run out of: everyone who has not judged it may take it.
@@ -214,7 +219,7 @@ def tasks_unheld_for(*, user, project: Project, now: datetime) -> QuerySet[Task]
         .values("holders")
     )
     return (
-        tasks_open_for(user=user, project=project)
+        tasks_open_for(user=user, project=project, gold=gold)
         .annotate(held_by_others=Coalesce(Subquery(held_by_others), 0))
         .filter(Q(gold__isnull=False) | Q(held_by_others__lt=F("judgements_missing")))
         .order_by("queued_at", "pk")
@@ -255,9 +260,7 @@ def queue_for(*, user, project: Project, now: datetime, skipped: Collection[int]
     skipped come last of all. A gold task looks like any other on every page, and judgements of it are stored as
     any others.
     """
-    unheld = tasks_unheld_for(user=user, project=project, now=now)
-    # ``status`` again on the ordinary part, which is all ready tasks, so that it walks the queue's index.
-    gold, ordinary = unheld.filter(gold__isnull=False), unheld.filter(gold__isnull=True, status=Task.Status.READY)
+    gold, ordinary = (tasks_unheld_for(user=user, project=project, now=now, gold=part) for part in (True, False))
     kinds = [gold, ordinary] if _gold_due_for(user=user, project=project) else [ordinary, gold]
     return [tasks.exclude(pk__in=skipped) for tasks in kinds] + [tasks.filter(pk__in=skipped) for tasks in kinds]
 
@@ -325,9 +328,15 @@ def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
         paused=Membership.is_paused(user, project.pk),
         votes_today=counts["today"],
         votes_total=counted + counts["since"],
-        tasks_left=tasks_open_for(user=user, project=project)
-        .order_by("queued_at", "pk")[:TASKS_LEFT_SHOWN_AT_MOST]
-        .count(),
+        tasks_left=min(
+            TASKS_LEFT_SHOWN_AT_MOST,
+            sum(
+                tasks_open_for(user=user, project=project, gold=part)
+                .order_by("queued_at", "pk")[:TASKS_LEFT_SHOWN_AT_MOST]
+                .count()
+                for part in (False, True)
+            ),
+        ),
     )
 
 
