@@ -11,6 +11,7 @@ Layout (image project "scale", overlap 5, 4 candidates per task; 100 annotators)
 - tasks 57,500 – 59,999: open, 1 annotator each (10,000 votes); 60,000 – 62,499: open, untouched;
 - 50,000 picks on the first 10,000 tasks; the *newcomer* has judged nothing.
 Text project "scale-text" (10 reviewers): 25,000 answers, the first 20,000 reviewed once, the rest waiting.
+Each annotator's QueueMarker is then moved past their finished tasks, as their own presses of Next would have.
 """
 
 import os
@@ -243,6 +244,11 @@ def build() -> Actors:
         )
     task.delete()
     answer_task.delete()
+    # Each annotator's place in the queue, where their own presses of Next would have left it.
+    from labeling.services import queue_marker_advance
+
+    for annotator in annotators:
+        queue_marker_advance(user=annotator, project=project)
     return Actors(
         project_slug=project.slug,
         text_slug=text.slug,
