@@ -80,8 +80,9 @@ def seed() -> tuple[str, str]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO labeling_task (project_id, prompt, source, status, extra, created_at, updated_at)
-            SELECT %s, 'bench prompt ' || n, 'batch', 'complete', '{}', now() - interval '31 days', now()
+            INSERT INTO labeling_task (project_id, prompt, source, status, extra, created_at, updated_at, queued_at)
+            SELECT %s, 'bench prompt ' || n, 'batch', 'complete', '{}', now() - interval '31 days', now(),
+                   now() - interval '31 days'
             FROM generate_series(1, %s) AS n
             """,
             [project.pk, TASKS],
@@ -130,10 +131,10 @@ def explain(slug: str) -> None:
 
     from api.pagination import UtcIsoText, page_query
     from api.views.judgements import TIME_COLUMNS
-    from exports.tables.votes import VOTE_FIELDS
+    from exports.tables.votes import VOTE_FIELDS, votes_marked
     from labeling.models import Vote
 
-    queryset = Vote.objects.filter(candidate__task__project__slug=slug)
+    queryset = votes_marked(Vote.objects.filter(candidate__task__project__slug=slug))
     queryset = queryset.annotate(**{text: UtcIsoText(column) for column, text in TIME_COLUMNS.items()})
     after = (timezone.now() - timedelta(days=15), 1)
     page = page_query(queryset, after=after, size=PAGE_SIZE).values_list(

@@ -56,9 +56,10 @@ def build(judgements: int) -> Project:
     tasks = judgements // JUDGEMENTS_PER_TASK
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO labeling_task (project_id, prompt, source, status, extra, created_at, updated_at) "
+            "INSERT INTO labeling_task (project_id, prompt, source, status, extra, created_at, updated_at, queued_at) "
             "SELECT %s, 'bench prompt ' || g, 'batch', 'complete', '{}', "
-            "now() - (g %% 60) * interval '1 day' - interval '2 hours', now() - (g %% 60) * interval '1 day' "
+            "now() - (g %% 60) * interval '1 day' - interval '2 hours', now() - (g %% 60) * interval '1 day', "
+            "now() - (g %% 60) * interval '1 day' - interval '2 hours' "
             "FROM generate_series(1, %s) g",
             [project.pk, tasks],
         )

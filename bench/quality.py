@@ -44,9 +44,9 @@ GOLD = '{"ratings": {"0": "good", "1": "bad", "2": "good", "3": "bad"}, "best": 
 # at random, the others are right 90 % of the time about the truth (even candidates good, odd ones bad). Each
 # person's judgements are spaced by their task rank, a few seconds apart.
 SEED_SQL = [
-    f"""INSERT INTO labeling_task (project_id, prompt, source, status, extra, gold, created_at, updated_at)
+    f"""INSERT INTO labeling_task (project_id, prompt, source, status, extra, gold, created_at, updated_at, queued_at)
         SELECT %(project)s, 'bench prompt ' || g, 'batch', 'ready', '{{}}',
-               CASE WHEN g %% 20 = 0 THEN '{GOLD}'::jsonb END, now(), now()
+               CASE WHEN g %% 20 = 0 THEN '{GOLD}'::jsonb END, now(), now(), now()
         FROM generate_series(1, {TASKS}) g""",  # noqa: S608 - constants of this script only
     f"""INSERT INTO labeling_candidate (task_id, uid, index, image, text, model_name, seed, params, uncertainty,
                                         review_state, review_reason, created_at)
