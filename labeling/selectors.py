@@ -82,9 +82,6 @@ def project_progress_for_user(*, user) -> list[Project]:
 
 # --- Voting: the work queue and the annotator's view of a task ---
 
-_CAST = ~Q(votes__value=Vote.Value.WITHDRAWN)
-
-
 def _cast_votes_by(user) -> QuerySet[Vote]:
     return Vote.objects.filter(user=user).exclude(value=Vote.Value.WITHDRAWN)
 
@@ -96,17 +93,6 @@ def _unfinished_by(user) -> Exists:
             ~Exists(_cast_votes_by(user).filter(candidate=OuterRef("pk")))
         )
     )
-
-
-def fewest_cast_votes() -> Coalesce:
-    """For a queryset of tasks: the cast votes of the task's least-voted candidate (0 without candidates)."""
-    fewest = (
-        Candidate.objects.filter(task=OuterRef("pk"))
-        .annotate(cast=Count("votes", filter=_CAST))
-        .order_by("cast")
-        .values("cast")[:1]
-    )
-    return Coalesce(Subquery(fewest), 0)
 
 
 def queue_place_after(place: tuple[datetime, int] | None) -> Q:
@@ -131,43 +117,22 @@ def tasks_passed_by(user) -> Q:
     return ~_unfinished_by(user) | ~Task.judgeable_by_q(user)
 
 
-def _votes_split(*, max_judgements: int) -> Exists:
-    """For a queryset of tasks: a candidate's votes disagree (👍 and 👎 both cast) and it may take another."""
-    split = (
-        Candidate.objects.filter(task=OuterRef("pk"))
-        .annotate(cast=Count("votes", filter=_CAST), kinds=Count("votes__value", filter=_CAST, distinct=True))
-        .filter(kinds__gt=1, cast__lt=max_judgements)
-    )
-    return Exists(split)
-
-
-def _picks_differ() -> Exists:
-    """For a queryset of tasks: its best picks disagree (different candidates, or a candidate and a tie…)."""
-    differing = (
-        Preference.objects.filter(task=OuterRef("pk"))
-        .values("task")
-        .annotate(
-            kinds=Count("chosen", distinct=True)
-            + Count(Case(When(chosen__isnull=True, then=F("choice"))), distinct=True)
-        )
-        .filter(kinds__gt=1)
-    )
-    return Exists(differing)
-
-
 def with_judgements_missing(tasks: QuerySet[Task], *, project: Project) -> QuerySet[Task]:
     """Tasks of ``project`` annotated with ``fewest_votes`` and ``judgements_missing``: how many more people the
     task needs before it is full.
 
     A task needs its project's overlap of cast votes on each candidate; where its judgements disagree (a candidate's
     votes are split, or the best picks differ), one more at a time, up to the project's most judgements per item
-    (adaptive overlap). The ORM form of the completion rule that labeling/votes.py states in SQL for the vote's own
+    (adaptive overlap). Read from the counts the database keeps (TaskJudgementCounts), so a task costs one row
+    whatever its votes. The ORM form of the completion rule that labeling/votes.py states in SQL for the vote's own
     statements (tests/labeling/test_judging_rule.py holds the two to the same answers). Gold tasks complete by the
     same rule; the queue hands them out regardless (``tasks_open_for``).
     """
     max_judgements = project.max_judgements
-    disputed = _votes_split(max_judgements=max_judgements) | (_picks_differ() & Q(fewest_votes__lt=max_judgements))
-    return tasks.annotate(fewest_votes=fewest_cast_votes()).annotate(
+    disputed = Q(judgement_counts__fewest_split_votes__lt=max_judgements) | Q(
+        judgement_counts__picks_differ=True, judgement_counts__fewest_votes__lt=max_judgements
+    )
+    return tasks.annotate(fewest_votes=F("judgement_counts__fewest_votes")).annotate(
         judgements_missing=Greatest(
             Value(project.votes_per_candidate) - F("fewest_votes"),
             Case(When(disputed, then=Value(1)), default=Value(0)),

@@ -25,7 +25,7 @@ def _lock_first(parts: list[QuerySet[Task]]) -> Task | None:
     """Lock the first task of the queue's parts; first passing over tasks others have locked, then waiting."""
     for skip_locked in (True, False):
         for part in parts:
-            task = part.select_for_update(skip_locked=skip_locked).first()
+            task = part.select_for_update(skip_locked=skip_locked, of=("self",)).first()
             if task is not None:
                 return task
     return None

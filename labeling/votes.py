@@ -9,10 +9,11 @@ annotator sees (404, 403, 409, or 400 with a message). The SQL here is the one h
 ``tests/labeling/test_judging_rule.py`` holds it to the same answers as ``Task.judgeable_by`` and the queue.
 
 Completion and reopening are one conditional update run after the vote or pick that may cause them, in
-autocommit: it reads the judgements when it runs, so whichever of several concurrent votes runs last sees all of
-them, without a lock. A task is full when each candidate has the project's overlap of cast votes, and, where its
-judgements disagree, one more at a time up to the project's most judgements per item (adaptive overlap). A gold
-task completes by the same rule, so its status sets it apart from no other; the queue hands it out regardless.
+autocommit. It reads the task's judgement counts, which the database keeps exact as votes and picks are written
+(labeling/models/counts.py), when it runs, so whichever of several concurrent votes runs last sees all of them.
+A task is full when each candidate has the project's overlap of cast votes, and, where its judgements disagree, one
+more at a time up to the project's most judgements per item (adaptive overlap). A gold task
+completes by the same rule, so its status sets it apart from no other; the queue hands it out regardless.
 When someone listens for completions (webhooks), a completion the update made is announced in a transaction of
 its own, so what the listener records commits whole; a vote that completes nothing pays nothing for it.
 
@@ -112,56 +113,36 @@ VOTE_WITHDRAW_WITH_HISTORY_SQL = (
 # SQLite: the history of the vote just written, from its row, in the vote's transaction.
 VOTE_HISTORY_OF_ROW_SQL = f"{_VOTE_HISTORY_INSERT} FROM labeling_vote written WHERE id = %(vote)s"
 
-# When a task is full (the queue's ORM form is labeling/selectors.py's ``with_judgements_missing``): it has
-# candidates, and none of them is short. A candidate is short while it has fewer cast votes than the project's
-# overlap, or while its judgements disagree (its votes are split, or its task's best picks differ) and it has
-# fewer than the project's most judgements per item: a disputed item takes one more judgement at a time.
-_PROJECT_SETTING_SQL = "(SELECT p.{} FROM labeling_project p WHERE p.id = labeling_task.project_id)"
-_PICKS_DIFFER_SQL = (
-    "(SELECT COUNT(DISTINCT pr.chosen_id) + COUNT(DISTINCT CASE WHEN pr.chosen_id IS NULL THEN pr.choice END)"
-    " FROM labeling_preference pr WHERE pr.task_id = labeling_task.id) > 1"
-)
-_SHORT_HAVING_SQL = (
-    f"COUNT(v.id) < {_PROJECT_SETTING_SQL.format('votes_per_candidate')}"
-    f" OR (COUNT(v.id) < {_PROJECT_SETTING_SQL.format('max_judgements')}"
-    f" AND (COUNT(DISTINCT v.value) > 1 OR {_PICKS_DIFFER_SQL}))"
-)
-_SHORT_CANDIDATE_SQL = (
-    "SELECT 1 FROM labeling_candidate short"  # noqa: S608
-    " LEFT JOIN labeling_vote v ON v.candidate_id = short.id AND v.value <> %(withdrawn)s"
-    f" WHERE short.task_id = labeling_task.id GROUP BY short.id HAVING {_SHORT_HAVING_SQL}"
-)
-_VOTED_CANDIDATE_SHORT_SQL = (
-    "SELECT 1 FROM labeling_vote v WHERE v.candidate_id = %(candidate)s AND v.value <> %(withdrawn)s"  # noqa: S608
-    f" GROUP BY v.candidate_id HAVING {_SHORT_HAVING_SQL}"
-)
+# When a task is full (the queue's ORM form is labeling/selectors.py's ``with_judgements_missing``), read from the
+# counts the database keeps (TaskJudgementCounts, ``j``) and its project's settings (``p``): each candidate has the
+# project's overlap of cast votes, and where judgements disagree (a candidate's votes are split, or the task's best
+# picks differ) the most judgements per item: a disputed item takes one more judgement at a time. A task without
+# candidates counts 0 votes, below any overlap.
 _TASK_FULL_SQL = (
-    "EXISTS (SELECT 1 FROM labeling_candidate c WHERE c.task_id = labeling_task.id)"  # noqa: S608
-    f" AND NOT EXISTS ({_SHORT_CANDIDATE_SQL})"
+    "j.fewest_votes >= p.votes_per_candidate"
+    " AND NOT COALESCE(j.fewest_split_votes < p.max_judgements, FALSE)"
+    " AND NOT (j.picks_differ AND j.fewest_votes < p.max_judgements)"
 )
 
 
-def _status_sync_sql(*, task: str, ready_check: str) -> str:
-    """Complete the ready task when full, reopen the complete task when not; ``ready_check`` is a cheap test
-    that most votes fail before the whole task is read. A reopened task goes back in the queue at its end
-    (``queued_at``), after every annotator's QueueMarker, so the queue hands it out again."""
+def _status_sync_sql(*, task: str) -> str:
+    """Complete the ready task when full, reopen the complete task when not. A reopened task goes back in the queue
+    at its end (``queued_at``), after every annotator's QueueMarker, so the queue hands it out again."""
     return (
         "UPDATE labeling_task SET updated_at = %(now)s,"  # noqa: S608
         " queued_at = CASE WHEN status = %(complete)s THEN %(now)s ELSE queued_at END,"
         " status = CASE WHEN status = %(ready)s THEN %(complete)s ELSE %(ready)s END"
-        f" WHERE {task} AND ((status = %(ready)s AND {ready_check} AND {_TASK_FULL_SQL})"
-        f" OR (status = %(complete)s AND NOT ({_TASK_FULL_SQL})))"
-        " RETURNING id, batch_id, status"
+        " FROM labeling_taskjudgementcounts j, labeling_project p"
+        f" WHERE labeling_task.id = {task} AND j.task_id = labeling_task.id AND p.id = labeling_task.project_id"
+        f" AND ((status = %(ready)s AND {_TASK_FULL_SQL}) OR (status = %(complete)s AND NOT ({_TASK_FULL_SQL})))"
+        " RETURNING labeling_task.id, labeling_task.batch_id, labeling_task.status"
     )
 
 
-# After a vote: only the voted candidate reaching what it needs can complete its task, so most votes stop there
-# (a candidate left without cast votes passes this test, and the whole task's reading decides).
 TASK_STATUS_SYNC_AFTER_VOTE_SQL = _status_sync_sql(
-    task="labeling_task.id = (SELECT c.task_id FROM labeling_candidate c WHERE c.id = %(candidate)s)",
-    ready_check=f"NOT EXISTS ({_VOTED_CANDIDATE_SHORT_SQL})",
+    task="(SELECT c.task_id FROM labeling_candidate c WHERE c.id = %(candidate)s)"
 )
-TASK_STATUS_SYNC_SQL = _status_sync_sql(task="labeling_task.id = %(task)s", ready_check="TRUE")
+TASK_STATUS_SYNC_SQL = _status_sync_sql(task="%(task)s")
 
 
 def _task_status_sync(cursor, sql: str, params: dict) -> None:
@@ -195,7 +176,6 @@ def _task_params(*, now, candidate_id: int | None = None, task_id: int | None = 
         "task": task_id,
         "ready": Task.Status.READY.value,
         "complete": Task.Status.COMPLETE.value,
-        "withdrawn": int(Vote.Value.WITHDRAWN),
         "now": now,
     }
 
