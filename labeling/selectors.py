@@ -82,6 +82,7 @@ def project_progress_for_user(*, user) -> list[Project]:
 
 # --- Voting: the work queue and the annotator's view of a task ---
 
+
 def _cast_votes_by(user) -> QuerySet[Vote]:
     return Vote.objects.filter(user=user).exclude(value=Vote.Value.WITHDRAWN)
 
@@ -106,15 +107,39 @@ def queue_place_after(place: tuple[datetime, int] | None) -> Q:
     return Q(queued_at__gte=queued_at) & (Q(queued_at__gt=queued_at) | Q(pk__gt=task_id))
 
 
-def queue_marker_of(*, user, project: Project) -> tuple[datetime, int] | None:
-    """Where the queue starts looking for the user (see QueueMarker), or None from the start."""
-    place = QueueMarker.objects.filter(user=user, project=project).values_list("queued_at", "task_id").first()
-    return place if place is not None and place[1] is not None else None
+@dataclass(frozen=True)
+class QueueStart:
+    """What the queue reads of a person once per press: their place (QueueMarker: (queued_at, task id), None from
+    the start), what it has handed them so far, and whether a manager paused them (then it hands them nothing).
+
+    Read once and passed along, so that no statement of the press asks again, and so that the queue's statements
+    test each task only for what differs between tasks: PostgreSQL misjudges a per-task test of the pause, which is
+    the same for every task, and then sorts every open task instead of walking the queue's index.
+    """
+
+    place: tuple[datetime, int] | None = None
+    handed_out: int = 0
+    gold_handed_out: int = 0
+    paused: bool = False
 
 
-def tasks_passed_by(user) -> Q:
+def queue_start_of(*, user, project: Project) -> QueueStart:
+    marker = (
+        QueueMarker.objects.filter(user=user, project=project)
+        .values_list("queued_at", "task_id", "handed_out", "gold_handed_out")
+        .first()
+    )
+    paused = Membership.is_paused(user, project.pk)
+    if marker is None:
+        return QueueStart(paused=paused)
+    queued_at, task_id, handed_out, gold_handed_out = marker
+    place = (queued_at, task_id) if task_id is not None else None
+    return QueueStart(place=place, handed_out=handed_out, gold_handed_out=gold_handed_out, paused=paused)
+
+
+def tasks_passed_by(user, *, start: QueueStart) -> Q:
     """Ready tasks the queue may leave behind the user's marker for good: finished by them, or not theirs to judge."""
-    return ~_unfinished_by(user) | ~Task.judgeable_by_q(user)
+    return ~_unfinished_by(user) | ~Task.judgeable_by_q(user, paused=start.paused)
 
 
 def with_judgements_missing(tasks: QuerySet[Task], *, project: Project) -> QuerySet[Task]:
@@ -140,7 +165,7 @@ def with_judgements_missing(tasks: QuerySet[Task], *, project: Project) -> Query
     )
 
 
-def tasks_open_for(*, user, project: Project, gold: bool | None = None) -> QuerySet[Task]:
+def tasks_open_for(*, user, project: Project, start: QueueStart, gold: bool | None = None) -> QuerySet[Task]:
     """Tasks of the project the queue may hand the user: ready ones after their QueueMarker that still need
     judgements, and gold ones (complete or not), that the user may judge and has not finished; ``gold``: only
     the gold ones (True) or only the others (False). Each part's conditions stand at the top of its statement,
@@ -151,7 +176,7 @@ def tasks_open_for(*, user, project: Project, gold: bool | None = None) -> Query
     # A gold task is handed to everyone who has not judged it, complete or not: its status follows the ordinary
     # rule, so that it shows nothing a person could tell it apart by.
     ordinary = Q(
-        queue_place_after(queue_marker_of(user=user, project=project)),
+        queue_place_after(start.place),
         gold__isnull=True,
         status=Task.Status.READY,
         judgements_missing__gt=0,
@@ -159,10 +184,12 @@ def tasks_open_for(*, user, project: Project, gold: bool | None = None) -> Query
     gold_tasks = Q(gold__isnull=False, status__in=Task.JUDGEABLE_STATUSES)
     part = {None: ordinary | gold_tasks, True: gold_tasks, False: ordinary}[gold]
     tasks = with_judgements_missing(Task.objects.filter(project=project), project=project).filter(part)
-    return tasks.filter(_unfinished_by(user)).filter(Task.judgeable_by_q(user))
+    return tasks.filter(_unfinished_by(user)).filter(Task.judgeable_by_q(user, paused=start.paused))
 
 
-def tasks_unheld_for(*, user, project: Project, now: datetime, gold: bool | None = None) -> QuerySet[Task]:
+def tasks_unheld_for(
+    *, user, project: Project, start: QueueStart, now: datetime, gold: bool | None = None
+) -> QuerySet[Task]:
     """Open tasks whose remaining slots are not all held by other annotators still at work on them, oldest first.
 
     A gold task has no slots to run out of: everyone who has not judged it may take it.
@@ -184,17 +211,18 @@ def tasks_unheld_for(*, user, project: Project, now: datetime, gold: bool | None
         .values("holders")
     )
     return (
-        tasks_open_for(user=user, project=project, gold=gold)
+        tasks_open_for(user=user, project=project, start=start, gold=gold)
         .annotate(held_by_others=Coalesce(Subquery(held_by_others), 0))
         .filter(Q(gold__isnull=False) | Q(held_by_others__lt=F("judgements_missing")))
         .order_by("queued_at", "pk")
     )
 
 
-def task_held_by(*, user, project: Project, now: datetime) -> Task | None:
+def task_held_by(*, user, project: Project, start: QueueStart, now: datetime) -> Task | None:
     """The open task the queue is holding for the user, if any: they get it back before anything new."""
     held = TaskReservation.objects.filter(user=user, expires_at__gt=now).values("task")
-    return tasks_open_for(user=user, project=project).filter(pk__in=held).order_by("queued_at", "pk").first()
+    tasks = tasks_open_for(user=user, project=project, start=start).filter(pk__in=held)
+    return tasks.order_by("queued_at", "pk").first()
 
 
 def gold_due(*, judged: int, gold_judged: int, share: float, seed: str) -> bool:
@@ -210,36 +238,38 @@ def gold_due(*, judged: int, gold_judged: int, share: float, seed: str) -> bool:
     return gold_judged < math.floor((judged + 1) * share + offset)
 
 
-def _gold_due_for(*, user, project: Project) -> bool:
-    """``gold_due`` from what the queue has handed the user so far (QueueMarker's counts, not their history)."""
-    handed, gold = QueueMarker.objects.filter(user=user, project=project).values_list(
-        "handed_out", "gold_handed_out"
-    ).first() or (0, 0)
-    return gold_due(judged=handed, gold_judged=gold, share=project.gold_share, seed=f"{project.pk}:{user.pk}")
-
-
-def queue_for(*, user, project: Project, now: datetime, skipped: Collection[int] = ()) -> list[QuerySet[Task]]:
+def queue_for(
+    *, user, project: Project, start: QueueStart, now: datetime, skipped: Collection[int] = ()
+) -> list[QuerySet[Task]]:
     """What the queue hands the user next, in order: the first task of the first part that has one.
 
     Gold tasks come first when one is due (``gold_due``) and after the ordinary ones otherwise; tasks the user
     skipped come last of all. A gold task looks like any other on every page, and judgements of it are stored as
     any others.
     """
-    gold, ordinary = (tasks_unheld_for(user=user, project=project, now=now, gold=part) for part in (True, False))
-    kinds = [gold, ordinary] if _gold_due_for(user=user, project=project) else [ordinary, gold]
+    gold, ordinary = (
+        tasks_unheld_for(user=user, project=project, start=start, now=now, gold=part) for part in (True, False)
+    )
+    # What the queue has handed the user so far (QueueMarker's counts), not their history.
+    gold_first = gold_due(
+        judged=start.handed_out,
+        gold_judged=start.gold_handed_out,
+        share=project.gold_share,
+        seed=f"{project.pk}:{user.pk}",
+    )
+    kinds = [gold, ordinary] if gold_first else [ordinary, gold]
     return [tasks.exclude(pk__in=skipped) for tasks in kinds] + [tasks.filter(pk__in=skipped) for tasks in kinds]
 
 
 def task_next_for(*, user, project: Project, skipped: Collection[int] = ()) -> Task | None:
     """The task the queue would give the user now: the one held for them, else the first of ``queue_for``."""
     now = timezone.now()
-    held = task_held_by(user=user, project=project, now=now)
+    start = queue_start_of(user=user, project=project)
+    held = task_held_by(user=user, project=project, start=start, now=now)
     if held is not None:
         return held
-    return next(
-        (task for tasks in queue_for(user=user, project=project, now=now, skipped=skipped) if (task := tasks.first())),
-        None,
-    )
+    parts = queue_for(user=user, project=project, start=start, now=now, skipped=skipped)
+    return next((task for tasks in parts if (task := tasks.first())), None)
 
 
 def tasks_as_shown_to(*, user, tasks: list[Task]) -> list[Task]:
@@ -289,14 +319,15 @@ def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
         recent = recent.filter(created_at__gte=min(midnight, counted_at))
     since = Q(created_at__gte=counted_at) if counted_at is not None else Q()
     counts = recent.aggregate(since=Count("pk", filter=since), today=Count("pk", filter=Q(created_at__gte=midnight)))
+    start = queue_start_of(user=user, project=project)
     return AnnotatorProgress(
-        paused=Membership.is_paused(user, project.pk),
+        paused=start.paused,
         votes_today=counts["today"],
         votes_total=counted + counts["since"],
         tasks_left=min(
             TASKS_LEFT_SHOWN_AT_MOST,
             sum(
-                tasks_open_for(user=user, project=project, gold=part)
+                tasks_open_for(user=user, project=project, start=start, gold=part)
                 .order_by("queued_at", "pk")[:TASKS_LEFT_SHOWN_AT_MOST]
                 .count()
                 for part in (False, True)

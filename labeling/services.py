@@ -1,4 +1,5 @@
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -8,10 +9,11 @@ from django.utils import timezone
 
 from labeling.models import MemberCounts, Project, ProjectCounts, QueueMarker, Task, TaskReservation, Vote
 from labeling.selectors import (
+    QueueStart,
     project_counts_count,
     queue_for,
-    queue_marker_of,
     queue_place_after,
+    queue_start_of,
     task_held_by,
     tasks_passed_by,
     tasks_unheld_for,
@@ -38,24 +40,24 @@ def task_claim_next(*, user, project: Project, skipped: Collection[int] = ()) ->
     project's share, skipped tasks last); none for a paused member. Holds expire after QUEUE_RESERVATION_SECONDS;
     one hold per user and project.
     """
-    queue_marker_advance(user=user, project=project)
+    start = queue_marker_advance(user=user, project=project)
     passed_over: set[int] = set()
     for _attempt in range(CLAIM_ATTEMPTS):
         with transaction.atomic():
             now = timezone.now()
             expires_at = now + timedelta(seconds=settings.QUEUE_RESERVATION_SECONDS)
             TaskReservation.objects.filter(task__project=project, expires_at__lte=now).delete()
-            held = task_held_by(user=user, project=project, now=now)
+            held = task_held_by(user=user, project=project, start=start, now=now)
             if held is not None:
                 TaskReservation.objects.filter(task=held, user=user).update(expires_at=expires_at)
                 return held
-            parts = queue_for(user=user, project=project, now=now, skipped=skipped)
+            parts = queue_for(user=user, project=project, start=start, now=now, skipped=skipped)
             task = _lock_first([part.exclude(pk__in=passed_over) for part in parts])
             if task is None:
                 return None
             # A new statement sees every hold committed before we got the lock, which the
             # statement that found the task may have missed.
-            if not tasks_unheld_for(user=user, project=project, now=now).filter(pk=task.pk).exists():
+            if not tasks_unheld_for(user=user, project=project, start=start, now=now).filter(pk=task.pk).exists():
                 passed_over.add(task.pk)
                 continue
             TaskReservation.objects.filter(user=user, task__project=project).delete()
@@ -72,20 +74,25 @@ def _handed_out_count(*, user, project: Project, gold: bool) -> None:
     )
 
 
-def queue_marker_advance(*, user, project: Project) -> None:
-    """Move the user's QueueMarker past the ready tasks they have finished (or may not judge) since it last moved.
+def queue_marker_advance(*, user, project: Project) -> QueueStart:
+    """Move the user's QueueMarker past the ready tasks they have finished (or may not judge) since it last moved,
+    and return where the queue now starts for them.
 
     Each task is passed once, so the queue's cost stays the same however many tasks are behind the user.
     """
-    marker = queue_marker_of(user=user, project=project)
-    ready = Task.objects.filter(project=project, status=Task.Status.READY).filter(queue_place_after(marker))
-    first_open = ready.exclude(tasks_passed_by(user)).order_by("queued_at", "pk").values_list("queued_at", "pk").first()
+    start = queue_start_of(user=user, project=project)
+    ready = Task.objects.filter(project=project, status=Task.Status.READY).filter(queue_place_after(start.place))
+    first_open = (
+        ready.exclude(tasks_passed_by(user, start=start)).order_by("queued_at", "pk").values_list("queued_at", "pk")
+    ).first()
     passed = ready.exclude(queue_place_after(first_open)).exclude(pk=first_open[1]) if first_open else ready
     last_passed = passed.order_by("-queued_at", "-pk").values_list("queued_at", "pk").first()
-    if last_passed is not None:
-        QueueMarker.objects.update_or_create(
-            user=user, project=project, defaults={"queued_at": last_passed[0], "task_id": last_passed[1]}
-        )
+    if last_passed is None:
+        return start
+    QueueMarker.objects.update_or_create(
+        user=user, project=project, defaults={"queued_at": last_passed[0], "task_id": last_passed[1]}
+    )
+    return replace(start, place=last_passed)
 
 
 def task_release(*, user, task: Task) -> None:

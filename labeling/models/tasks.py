@@ -88,8 +88,12 @@ class Task(models.Model):
         return Membership.is_paused(user, self.project_id)
 
     @staticmethod
-    def judgeable_by_q(user, *, via: str = "") -> Q:
-        """``judgeable_by`` for a queryset of tasks, or of rows that reach their task through ``via`` ("task__")."""
+    def judgeable_by_q(user, *, via: str = "", paused: bool | None = None) -> Q:
+        """``judgeable_by`` for a queryset of tasks, or of rows that reach their task through ``via`` ("task__").
+
+        ``paused``: whether the user is paused, for rows of one project where the caller has read it already
+        (``Membership.is_paused``); the statement then tests each row for the own-prompt rule only.
+        """
         own_prompt = Q(
             **{
                 f"{via}project__forbid_self_voting": True,
@@ -97,7 +101,9 @@ class Task(models.Model):
                 f"{via}created_by": user.pk,
             }
         )
-        return ~own_prompt & ~Task.judge_paused_q(user, via=via)
+        if paused is None:
+            return ~own_prompt & ~Task.judge_paused_q(user, via=via)
+        return Q(pk__in=[]) if paused else ~own_prompt
 
     @staticmethod
     def judge_paused_q(user, *, via: str = "") -> Q:
