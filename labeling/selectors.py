@@ -187,13 +187,8 @@ def tasks_open_for(*, user, project: Project, start: QueueStart, gold: bool | No
     return tasks.filter(_unfinished_by(user)).filter(Task.judgeable_by_q(user, paused=start.paused))
 
 
-def tasks_unheld_for(
-    *, user, project: Project, start: QueueStart, now: datetime, gold: bool | None = None
-) -> QuerySet[Task]:
-    """Open tasks whose remaining slots are not all held by other annotators still at work on them, oldest first.
-
-    A gold task has no slots to run out of: everyone who has not judged it may take it.
-    """
+def _held_by_others(*, user, now: datetime) -> Coalesce:
+    """For a queryset of tasks: how many other annotators hold it and are still at work on it."""
     # A holder who has judged every candidate is done with the task and no longer takes a slot.
     unjudged_by_holder = Candidate.objects.filter(task=OuterRef("task")).filter(
         ~Exists(
@@ -210,17 +205,47 @@ def tasks_unheld_for(
         .annotate(holders=Count("pk"))
         .values("holders")
     )
+    return Coalesce(Subquery(held_by_others), 0)
+
+
+def tasks_unheld_for(
+    *, user, project: Project, start: QueueStart, now: datetime, gold: bool | None = None
+) -> QuerySet[Task]:
+    """Open tasks whose remaining slots are not all held by other annotators still at work on them, oldest first.
+
+    A gold task has no slots to run out of: everyone who has not judged it may take it.
+    """
     return (
         tasks_open_for(user=user, project=project, start=start, gold=gold)
-        .annotate(held_by_others=Coalesce(Subquery(held_by_others), 0))
+        .annotate(held_by_others=_held_by_others(user=user, now=now))
         .filter(Q(gold__isnull=False) | Q(held_by_others__lt=F("judgements_missing")))
         .order_by("queued_at", "pk")
     )
 
 
+def task_has_slot_for(*, user, project: Project, task: Task, now: datetime) -> bool:
+    """Whether the task, read afresh, still has a slot no other annotator holds (always, for a gold task): the
+    queue's test of ``tasks_unheld_for`` again, for a task the caller has locked since it was found."""
+    if task.gold is not None:
+        return True
+    missing, held = (
+        with_judgements_missing(Task.objects.filter(pk=task.pk), project=project)
+        .annotate(held_by_others=_held_by_others(user=user, now=now))
+        .values_list("judgements_missing", "held_by_others")
+        .get()
+    )
+    return held < missing
+
+
 def task_held_by(*, user, project: Project, start: QueueStart, now: datetime) -> Task | None:
     """The open task the queue is holding for the user, if any: they get it back before anything new."""
-    held = TaskReservation.objects.filter(user=user, expires_at__gt=now).values("task")
+    held = list(
+        TaskReservation.objects.filter(user=user, task__project=project, expires_at__gt=now).values_list(
+            "task_id", flat=True
+        )
+    )
+    if not held:  # most presses: only then is the queue's whole test worth building
+        return None
     tasks = tasks_open_for(user=user, project=project, start=start).filter(pk__in=held)
     return tasks.order_by("queued_at", "pk").first()
 
@@ -250,14 +275,18 @@ def queue_for(
     gold, ordinary = (
         tasks_unheld_for(user=user, project=project, start=start, now=now, gold=part) for part in (True, False)
     )
-    # What the queue has handed the user so far (QueueMarker's counts), not their history.
-    gold_first = gold_due(
+    if not Task.objects.filter(project=project, gold__isnull=False).exists():
+        # A project without gold: no statement for a part that cannot hold anything.
+        kinds = [ordinary]
+    elif gold_due(  # from what the queue has handed the user so far (QueueMarker's counts), not their history
         judged=start.handed_out,
         gold_judged=start.gold_handed_out,
         share=project.gold_share,
         seed=f"{project.pk}:{user.pk}",
-    )
-    kinds = [gold, ordinary] if gold_first else [ordinary, gold]
+    ):
+        kinds = [gold, ordinary]
+    else:
+        kinds = [ordinary, gold]
     return [tasks.exclude(pk__in=skipped) for tasks in kinds] + [tasks.filter(pk__in=skipped) for tasks in kinds]
 
 

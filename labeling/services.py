@@ -14,9 +14,9 @@ from labeling.selectors import (
     queue_for,
     queue_place_after,
     queue_start_of,
+    task_has_slot_for,
     task_held_by,
     tasks_passed_by,
-    tasks_unheld_for,
 )
 
 # How often the queue looks again when another annotator took the task it was about to hold.
@@ -57,7 +57,7 @@ def task_claim_next(*, user, project: Project, skipped: Collection[int] = ()) ->
                 return None
             # A new statement sees every hold committed before we got the lock, which the
             # statement that found the task may have missed.
-            if not tasks_unheld_for(user=user, project=project, start=start, now=now).filter(pk=task.pk).exists():
+            if not task_has_slot_for(user=user, project=project, task=task, now=now):
                 passed_over.add(task.pk)
                 continue
             TaskReservation.objects.filter(user=user, task__project=project).delete()
