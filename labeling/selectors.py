@@ -107,6 +107,12 @@ def queue_place_after(place: tuple[datetime, int] | None) -> Q:
     return Q(queued_at__gte=queued_at) & (Q(queued_at__gt=queued_at) | Q(pk__gt=task_id))
 
 
+def queue_place_before(place: tuple[datetime, int]) -> Q:
+    """Tasks before ``place`` in the queue's order (``queued_at <= …`` on its own too, for the index scan)."""
+    queued_at, task_id = place
+    return Q(queued_at__lte=queued_at) & (Q(queued_at__lt=queued_at) | Q(pk__lt=task_id))
+
+
 @dataclass(frozen=True)
 class QueueStart:
     """What the queue reads of a person once per press: their place (QueueMarker: (queued_at, task id), None from
@@ -263,6 +269,11 @@ def gold_due(*, judged: int, gold_judged: int, share: float, seed: str) -> bool:
     return gold_judged < math.floor((judged + 1) * share + offset)
 
 
+def project_has_gold(project: Project) -> bool:
+    """Whether the project has gold tasks: where it has none, the queue runs no statement for its gold part."""
+    return Task.objects.filter(project=project, gold__isnull=False).exists()
+
+
 def queue_for(
     *, user, project: Project, start: QueueStart, now: datetime, skipped: Collection[int] = ()
 ) -> list[QuerySet[Task]]:
@@ -275,8 +286,7 @@ def queue_for(
     gold, ordinary = (
         tasks_unheld_for(user=user, project=project, start=start, now=now, gold=part) for part in (True, False)
     )
-    if not Task.objects.filter(project=project, gold__isnull=False).exists():
-        # A project without gold: no statement for a part that cannot hold anything.
+    if not project_has_gold(project):
         kinds = [ordinary]
     elif gold_due(  # from what the queue has handed the user so far (QueueMarker's counts), not their history
         judged=start.handed_out,
@@ -359,7 +369,7 @@ def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
                 tasks_open_for(user=user, project=project, start=start, gold=part)
                 .order_by("queued_at", "pk")[:TASKS_LEFT_SHOWN_AT_MOST]
                 .count()
-                for part in (False, True)
+                for part in ((False, True) if project_has_gold(project) else (False,))
             ),
         ),
     )

@@ -13,6 +13,7 @@ from labeling.selectors import (
     project_counts_count,
     queue_for,
     queue_place_after,
+    queue_place_before,
     queue_start_of,
     task_has_slot_for,
     task_held_by,
@@ -85,7 +86,7 @@ def queue_marker_advance(*, user, project: Project) -> QueueStart:
     first_open = (
         ready.exclude(tasks_passed_by(user, start=start)).order_by("queued_at", "pk").values_list("queued_at", "pk")
     ).first()
-    passed = ready.exclude(queue_place_after(first_open)).exclude(pk=first_open[1]) if first_open else ready
+    passed = ready.filter(queue_place_before(first_open)) if first_open else ready
     last_passed = passed.order_by("-queued_at", "-pk").values_list("queued_at", "pk").first()
     if last_passed is None:
         return start
