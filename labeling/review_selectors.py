@@ -1,9 +1,7 @@
 from django.db.models import (
-    BooleanField,
     Case,
     Count,
     Exists,
-    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -15,14 +13,25 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from labeling.models import Candidate, Project, Review, ReviewReservation, Task
+from labeling.models import Candidate, Project, Review, ReviewQueueCounts, ReviewReservation, Task
 from labeling.selectors import gold_due
 
+# The answers of gold tasks: the queue hands each to every reviewer who has not reviewed it, reviewed or not.
+_GOLD = Q(task__gold__isnull=False)
 
-def _taking_reviews(*, project: Project) -> QuerySet[Candidate]:
-    """Answers of the project that take reviews (``Candidate.open_to_review``: gold ones too once reviewed)."""
+
+def _taking_reviews(*, project: Project, gold: bool | None = None) -> QuerySet[Candidate]:
+    """Answers of the project that take reviews (``Candidate.open_to_review``: gold ones too once reviewed);
+    ``gold``: only the gold ones (True) or only the others (False)."""
+    part = {
+        None: Candidate.open_to_review_q(),
+        True: Candidate.open_to_review_q() & _GOLD,
+        # An ordinary answer takes reviews exactly while it needs them, said in so many words: PostgreSQL walks
+        # the index of waiting answers only for a statement that names their state alone.
+        False: Q(review_state=Candidate.ReviewState.NEEDS_REVIEW, task__gold__isnull=True),
+    }[gold]
     return (
-        Candidate.objects.filter(Candidate.open_to_review_q(), task__project=project)
+        Candidate.objects.filter(part, task__project=project)
         .select_related("task__project")
         .order_by("created_at", "pk")
     )
@@ -54,43 +63,74 @@ def with_reviews_missing(candidates: QuerySet[Candidate], *, project: Project) -
     )
 
 
-def review_open_for(*, user, project: Project) -> QuerySet[Candidate]:
+def review_open_for(*, user, project: Project, gold: bool | None = None) -> QuerySet[Candidate]:
     """Answers this reviewer may take now: not reviewed by them, with a review slot not filled or held by others
-    (a gold answer has no slots to run out of); none while they are paused."""
-    held_by_others = (
+    (a gold answer has no slots to run out of); none while they are paused. ``gold``: only the gold answers (True)
+    or only the others (False), each part's conditions at the top of its statement, so that PostgreSQL walks the
+    part's index in the queue's order and stops at the first answer that qualifies.
+    """
+    candidates = (
+        _taking_reviews(project=project, gold=gold)
+        .exclude(reviews__reviewer=user)
+        .filter(~Task.judge_paused_q(user, via="task__", project=project))
+    )
+    if gold:
+        return candidates
+    free_slot = Q(held_by_others__lt=F("reviews_missing"))
+    return (
+        with_reviews_missing(candidates, project=project)
+        .annotate(held_by_others=_held_by_others(user))
+        .filter(free_slot if gold is False else _GOLD | free_slot)
+    )
+
+
+def _held_by_others(user) -> Coalesce:
+    """For a queryset of answers: how many other reviewers hold the answer now."""
+    holds = (
         ReviewReservation.objects.filter(candidate=OuterRef("pk"), expires_at__gt=timezone.now())
         .exclude(user=user)
         .values("candidate")
         .annotate(n=Count("pk"))
         .values("n")
     )
+    return Coalesce(Subquery(holds), 0)
+
+
+def review_standing(*, user, candidate: Candidate, project: Project) -> dict:
+    """What decides whether the reviewer may review the answer now, read in one statement: ``reviews_missing``
+    (``with_reviews_missing``), ``held_by_others``, and whether they have ``reviewed`` it or ``hold`` it (a hold
+    of theirs counts, expired or not)."""
+    answer = Candidate.objects.filter(pk=candidate.pk)
     return (
-        with_reviews_missing(_taking_reviews(project=project), project=project)
-        .exclude(reviews__reviewer=user)
-        .filter(~Task.judge_paused_q(user, via="task__"))
-        .annotate(held_by_others=Coalesce(Subquery(held_by_others), 0))
-        .filter(Q(task__gold__isnull=False) | Q(held_by_others__lt=F("reviews_missing")))
+        with_reviews_missing(answer, project=project)
+        .annotate(
+            held_by_others=_held_by_others(user),
+            reviewed=Exists(Review.objects.filter(reviewer=user, candidate=OuterRef("pk"))),
+            hold=Exists(ReviewReservation.objects.filter(user=user, candidate=OuterRef("pk"))),
+        )
+        .values("reviews_missing", "held_by_others", "reviewed", "hold")
+        .get()
     )
 
 
-def review_queue_for(*, user, project: Project) -> QuerySet[Candidate]:
-    """``review_open_for`` in the order the queue hands answers out: gold answers first when one is due for this
-    reviewer (``labeling.selectors.gold_due``), after the others otherwise; oldest first within each."""
-    reviewed = Review.objects.filter(reviewer=user, candidate__task__project=project).aggregate(
-        judged=Count("pk"), gold=Count("pk", filter=Q(candidate__task__gold__isnull=False))
+def _review_gold_due_for(*, user, project: Project) -> bool:
+    """``gold_due`` from what the queue has handed the reviewer so far (ReviewQueueCounts, not their history)."""
+    handed, gold = ReviewQueueCounts.objects.filter(user=user, project=project).values_list(
+        "handed_out", "gold_handed_out"
+    ).first() or (0, 0)
+    return gold_due(judged=handed, gold_judged=gold, share=project.gold_share, seed=f"review:{project.pk}:{user.pk}")
+
+
+def review_queue_for(*, user, project: Project) -> list[QuerySet[Candidate]]:
+    """What the review queue hands this reviewer next, in order: the first answer of the first part that has one.
+
+    Gold answers come first when one is due for this reviewer (``labeling.selectors.gold_due``) and after the
+    others otherwise; oldest first within each part.
+    """
+    gold, ordinary = (
+        review_open_for(user=user, project=project, gold=part).order_by("created_at", "pk") for part in (True, False)
     )
-    due = gold_due(
-        judged=reviewed["judged"],
-        gold_judged=reviewed["gold"],
-        share=project.gold_share,
-        seed=f"review:{project.pk}:{user.pk}",
-    )
-    ordinary = ExpressionWrapper(Q(task__gold__isnull=True), output_field=BooleanField())
-    return (
-        review_open_for(user=user, project=project)
-        .alias(ordinary=ordinary)
-        .order_by("ordinary" if due else "-ordinary", "created_at", "pk")
-    )
+    return [gold, ordinary] if _review_gold_due_for(user=user, project=project) else [ordinary, gold]
 
 
 def review_held_by(*, user, project: Project) -> Candidate | None:

@@ -4,10 +4,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from labeling.models import Candidate, Preference, Project, Review, ReviewReservation, Task
-from labeling.review_selectors import review_held_by, review_open_for, review_queue_for, with_reviews_missing
+from labeling.models import Candidate, Preference, Project, Review, ReviewQueueCounts, ReviewReservation, Task
+from labeling.review_selectors import review_held_by, review_queue_for, review_standing, with_reviews_missing
 from labeling.signals import review_completed
 from labeling.votes import PAUSED_MESSAGE, JudgePaused, VotingError, preference_record
 
@@ -20,8 +21,13 @@ class ReviewerPaused(ReviewError):
     """A manager of the project paused this reviewer; nothing they send is recorded."""
 
 
+# How many answers of a queue part the reviewer's press looks at before the next part: the first is almost always
+# free; the ones after it stand in for answers another reviewer locked or filled at that moment.
+ANSWERS_LOOKED_AT = 20
+
+
 def review_reserve_next(*, user, project: Project) -> Candidate | None:
-    """Hold the oldest answer this reviewer may take (or the one they already hold) for a few minutes.
+    """Hold the answer this reviewer already holds, or the first of ``review_queue_for``, for a few minutes.
 
     The row lock makes two reviewers asking at once get different answers.
     """
@@ -31,14 +37,34 @@ def review_reserve_next(*, user, project: Project) -> Candidate | None:
         if held is not None:
             ReviewReservation.objects.filter(candidate=held, user=user).update(expires_at=expires_at)
             return held
-        for candidate_id in review_queue_for(user=user, project=project).values_list("pk", flat=True)[:20]:
-            locked = Candidate.objects.select_for_update(skip_locked=True).filter(pk=candidate_id).first()
-            # Re-check under the lock: another reviewer may have taken the last slot meanwhile.
-            if locked is None or not review_open_for(user=user, project=project).filter(pk=candidate_id).exists():
-                continue
-            ReviewReservation.objects.update_or_create(candidate=locked, user=user, defaults={"expires_at": expires_at})
-            return review_open_for(user=user, project=project).get(pk=candidate_id)
+        for part in review_queue_for(user=user, project=project):
+            for candidate_id in part.values_list("pk", flat=True)[:ANSWERS_LOOKED_AT]:
+                locked = (
+                    Candidate.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("task")
+                    .filter(pk=candidate_id)
+                    .first()
+                )
+                # Re-check under the lock: another reviewer may have taken the last slot meanwhile.
+                if locked is None or not part.filter(pk=candidate_id).exists():
+                    continue
+                ReviewReservation.objects.bulk_create(
+                    [ReviewReservation(candidate=locked, user=user, expires_at=expires_at)],
+                    update_conflicts=True,
+                    unique_fields=["candidate", "user"],
+                    update_fields=["expires_at"],
+                )
+                _handed_out_count(user=user, project=project, gold=locked.task.gold is not None)
+                return locked
     return None
+
+
+def _handed_out_count(*, user, project: Project, gold: bool) -> None:
+    counts = ReviewQueueCounts.objects.filter(user=user, project=project)
+    added = {"handed_out": F("handed_out") + 1, "gold_handed_out": F("gold_handed_out") + int(gold)}
+    if not counts.update(**added):
+        ReviewQueueCounts.objects.get_or_create(user=user, project=project)
+        counts.update(**added)
 
 
 def review_submit(
@@ -59,21 +85,16 @@ def review_submit(
         raise ReviewerPaused(PAUSED_MESSAGE.format(project=task.project.name))
     with transaction.atomic():
         locked = Candidate.objects.select_for_update().get(pk=candidate.pk)
-        if Review.objects.filter(reviewer=reviewer, candidate=locked).exists():
+        # A statement of its own after the lock: it sees every review and hold committed before the lock was ours.
+        standing = review_standing(user=reviewer, candidate=locked, project=task.project)
+        if standing["reviewed"]:
             raise ReviewError("You have already reviewed this answer; your earlier review stands.")
         locked.task = task
         if locked.review_state == Candidate.ReviewState.REVIEWED and not locked.open_to_review:
             raise ReviewError("This answer has already been reviewed by someone else; nothing was changed.")
         if not locked.open_to_review:
             raise ReviewError("This answer is not waiting for review.")
-        missing = (
-            with_reviews_missing(Candidate.objects.filter(pk=locked.pk), project=task.project)
-            .values_list("reviews_missing", flat=True)
-            .get()
-        )
-        others_holding = locked.review_reservations.filter(expires_at__gt=timezone.now()).exclude(user=reviewer).count()
-        holds_it = locked.review_reservations.filter(user=reviewer).exists()
-        if task.gold is None and not holds_it and others_holding >= missing:
+        if task.gold is None and not standing["hold"] and standing["held_by_others"] >= standing["reviews_missing"]:
             raise ReviewError("Another reviewer is working on this answer; take the next one from the queue.")
         try:
             with transaction.atomic():
@@ -87,7 +108,8 @@ def review_submit(
                 )
         except IntegrityError:
             raise ReviewError("You have already reviewed this answer; your earlier review stands.") from None
-        ReviewReservation.objects.filter(candidate=locked, user=reviewer).delete()
+        if standing["hold"]:
+            ReviewReservation.objects.filter(candidate=locked, user=reviewer).delete()
         review_states_sync(task=task)
     return review
 
