@@ -1,3 +1,5 @@
+from collections.abc import Iterator
+
 from django.db.models import (
     Case,
     Count,
@@ -121,24 +123,29 @@ def _review_gold_due_for(*, user, project: Project) -> bool:
     return gold_due(judged=handed, gold_judged=gold, share=project.gold_share, seed=f"review:{project.pk}:{user.pk}")
 
 
-def review_queue_for(*, user, project: Project) -> list[QuerySet[Candidate]]:
+def review_queue_for(*, user, project: Project) -> Iterator[QuerySet[Candidate]]:
     """What the review queue hands this reviewer next, in order: the first answer of the first part that has one.
 
     Gold answers come first when one is due for this reviewer (``labeling.selectors.gold_due``) and after the
-    others otherwise; oldest first within each part.
+    others otherwise; oldest first within each part. Each part is made when it is asked for: most presses need
+    only the first.
     """
-    gold, ordinary = (
-        review_open_for(user=user, project=project, gold=part).order_by("created_at", "pk") for part in (True, False)
-    )
-    return [gold, ordinary] if _review_gold_due_for(user=user, project=project) else [ordinary, gold]
+    parts = (True, False) if _review_gold_due_for(user=user, project=project) else (False, True)
+    return (review_open_for(user=user, project=project, gold=gold) for gold in parts)
 
 
 def review_held_by(*, user, project: Project) -> Candidate | None:
     """The answer this reviewer holds right now, if it still waits for their review."""
+    now = timezone.now()
+    holds = ReviewReservation.objects.filter(user=user, expires_at__gt=now, candidate__task__project=project)
+    held = list(holds.values_list("candidate", flat=True))
+    if not held:
+        # Most presses follow a saved review, which gave its hold up: a look at the holds alone settles those.
+        return None
     return (
         _taking_reviews(project=project)
-        .filter(review_reservations__user=user, review_reservations__expires_at__gt=timezone.now())
-        .filter(~Task.judge_paused_q(user, via="task__"))
+        .filter(pk__in=held)
+        .filter(~Task.judge_paused_q(user, via="task__", project=project))
         .exclude(reviews__reviewer=user)
         .first()
     )

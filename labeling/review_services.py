@@ -21,9 +21,8 @@ class ReviewerPaused(ReviewError):
     """A manager of the project paused this reviewer; nothing they send is recorded."""
 
 
-# How many answers of a queue part the reviewer's press looks at before the next part: the first is almost always
-# free; the ones after it stand in for answers another reviewer locked or filled at that moment.
-ANSWERS_LOOKED_AT = 20
+# How often a part of the queue is looked at again when another reviewer took the answer it was about to hold.
+CLAIM_ATTEMPTS = 5
 
 
 def review_reserve_next(*, user, project: Project) -> Candidate | None:
@@ -38,15 +37,16 @@ def review_reserve_next(*, user, project: Project) -> Candidate | None:
             ReviewReservation.objects.filter(candidate=held, user=user).update(expires_at=expires_at)
             return held
         for part in review_queue_for(user=user, project=project):
-            for candidate_id in part.values_list("pk", flat=True)[:ANSWERS_LOOKED_AT]:
-                locked = (
-                    Candidate.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("task")
-                    .filter(pk=candidate_id)
-                    .first()
-                )
-                # Re-check under the lock: another reviewer may have taken the last slot meanwhile.
-                if locked is None or not part.filter(pk=candidate_id).exists():
+            passed_over: set[int] = set()
+            for _attempt in range(CLAIM_ATTEMPTS):
+                locking = part.exclude(pk__in=passed_over).select_for_update(skip_locked=True, of=("self",))
+                locked = locking.first()
+                if locked is None:
+                    break
+                # A new statement sees every hold committed before the lock was ours, which the statement that
+                # found the answer may have missed: another reviewer may have taken its last slot meanwhile.
+                if not part.filter(pk=locked.pk).exists():
+                    passed_over.add(locked.pk)
                     continue
                 ReviewReservation.objects.bulk_create(
                     [ReviewReservation(candidate=locked, user=user, expires_at=expires_at)],
