@@ -1,5 +1,4 @@
-from collections.abc import Iterator
-
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -22,16 +21,10 @@ from labeling.selectors import gold_due
 _GOLD = Q(task__gold__isnull=False)
 
 
-def _taking_reviews(*, project: Project, gold: bool | None = None) -> QuerySet[Candidate]:
+def _taking_reviews(*, project: Project, gold: bool = False) -> QuerySet[Candidate]:
     """Answers of the project that take reviews (``Candidate.open_to_review``: gold ones too once reviewed);
-    ``gold``: only the gold ones (True) or only the others (False)."""
-    part = {
-        None: Candidate.open_to_review_q(),
-        True: Candidate.open_to_review_q() & _GOLD,
-        # An ordinary answer takes reviews exactly while it needs them, said in so many words: PostgreSQL walks
-        # the index of waiting answers only for a statement that names their state alone.
-        False: Q(review_state=Candidate.ReviewState.NEEDS_REVIEW, task__gold__isnull=True),
-    }[gold]
+    ``gold``: only the gold ones."""
+    part = Candidate.open_to_review_q() & _GOLD if gold else Candidate.open_to_review_q()
     return (
         Candidate.objects.filter(part, task__project=project)
         .select_related("task__project")
@@ -65,11 +58,10 @@ def with_reviews_missing(candidates: QuerySet[Candidate], *, project: Project) -
     )
 
 
-def review_open_for(*, user, project: Project, gold: bool | None = None) -> QuerySet[Candidate]:
+def review_open_for(*, user, project: Project, gold: bool = False) -> QuerySet[Candidate]:
     """Answers this reviewer may take now: not reviewed by them, with a review slot not filled or held by others
-    (a gold answer has no slots to run out of); none while they are paused. ``gold``: only the gold answers (True)
-    or only the others (False), each part's conditions at the top of its statement, so that PostgreSQL walks the
-    part's index in the queue's order and stops at the first answer that qualifies.
+    (a gold answer has no slots to run out of); none while they are paused. ``gold``: only the gold answers, the
+    queue's gold part (``review_first_open`` has the other part's statement).
     """
     candidates = (
         _taking_reviews(project=project, gold=gold)
@@ -78,12 +70,105 @@ def review_open_for(*, user, project: Project, gold: bool | None = None) -> Quer
     )
     if gold:
         return candidates
-    free_slot = Q(held_by_others__lt=F("reviews_missing"))
     return (
         with_reviews_missing(candidates, project=project)
         .annotate(held_by_others=_held_by_others(user))
-        .filter(free_slot if gold is False else _GOLD | free_slot)
+        .filter(_GOLD | Q(held_by_others__lt=F("reviews_missing")))
     )
+
+
+# The rule's SQL form, for the statements of a reviewer's press and save, which the ORM took longer to build than
+# the database to run. The reviews an answer (its id at {answer}) misses: the reviews per answer, or one more at a
+# time while its decisions differ, up to the most judgements per item (``with_reviews_missing``); how many other
+# reviewers hold it now. tests/labeling/test_review_rule.py holds the two forms to the same answers.
+_DECISIONS_SPLIT_SQL = "CASE WHEN COUNT(DISTINCT r.decision) > 1 AND COUNT(*) < %(most)s THEN 1 ELSE 0 END"
+_REVIEWS_MISSING_SQL = (
+    f"(SELECT CASE WHEN %(per_answer)s - COUNT(*) > {_DECISIONS_SPLIT_SQL}"  # noqa: S608
+    f" THEN %(per_answer)s - COUNT(*) ELSE {_DECISIONS_SPLIT_SQL} END"
+    " FROM labeling_review r WHERE r.candidate_id = {answer})"
+)
+_HELD_BY_OTHERS_SQL = (
+    "(SELECT COUNT(*) FROM labeling_reviewreservation h"
+    " WHERE h.candidate_id = {answer} AND h.expires_at > %(now)s AND h.user_id <> %(user)s)"
+)
+# The queue's ordinary part (``review_open_for`` of the answers of the project's other tasks): an ordinary answer
+# takes reviews exactly while it needs them (``Candidate.open_to_review``); the reviewer has not reviewed it and is
+# not paused in the project; fewer other reviewers hold it than it misses reviews.
+_OPEN_ORDINARY_SQL = (
+    "SELECT c.* FROM labeling_candidate c JOIN labeling_task t ON t.id = c.task_id"  # noqa: S608
+    " WHERE c.review_state = %(waiting)s AND t.project_id = %(project)s AND t.gold IS NULL{only}"
+    " AND NOT EXISTS (SELECT 1 FROM labeling_review r WHERE r.candidate_id = c.id AND r.reviewer_id = %(user)s)"
+    "{not_paused}"
+    f" AND {_HELD_BY_OTHERS_SQL.format(answer='c.id')} < {_REVIEWS_MISSING_SQL.format(answer='c.id')}"
+    " ORDER BY c.created_at, c.id LIMIT 1{lock}"
+)
+_NOT_PAUSED_SQL = (
+    " AND NOT EXISTS (SELECT 1 FROM labeling_membership m"
+    " WHERE m.user_id = %(user)s AND m.project_id = %(project)s AND m.paused_at IS NOT NULL)"
+)
+_STANDING_SQL = (
+    f"SELECT {_REVIEWS_MISSING_SQL.format(answer='%(answer)s')},"  # noqa: S608
+    f" {_HELD_BY_OTHERS_SQL.format(answer='%(answer)s')},"
+    " EXISTS (SELECT 1 FROM labeling_review r WHERE r.candidate_id = %(answer)s AND r.reviewer_id = %(user)s),"
+    " EXISTS (SELECT 1 FROM labeling_reviewreservation h WHERE h.candidate_id = %(answer)s AND h.user_id = %(user)s)"
+)
+_TASK_WAITING_SQL = (
+    f"SELECT c.id, {_REVIEWS_MISSING_SQL.format(answer='c.id')} FROM labeling_candidate c"  # noqa: S608
+    " WHERE c.task_id = %(task)s AND c.review_state = %(waiting)s"
+)
+
+
+def _rule_params(*, project: Project, user=None, **more) -> dict:
+    return {
+        "waiting": Candidate.ReviewState.NEEDS_REVIEW.value,
+        "project": project.pk,
+        "user": user.pk if user is not None else None,
+        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+        "per_answer": project.reviews_per_answer,
+        "most": project.max_judgements,
+        **more,
+    }
+
+
+def review_first_open(
+    *, user, project: Project, gold: bool, lock: bool = False, answer: Candidate | None = None
+) -> Candidate | None:
+    """The first answer of the queue's gold part or of its other part that the reviewer may take now (oldest
+    first), or ``answer`` if it is one; ``lock``: locked, passing over answers others have locked."""
+    if gold:
+        answers = review_open_for(user=user, project=project, gold=True)
+        answers = answers.filter(pk=answer.pk) if answer is not None else answers
+        return (answers.select_for_update(skip_locked=True, of=("self",)) if lock else answers).first()
+    sql = _OPEN_ORDINARY_SQL.format(
+        only=" AND c.id = %(answer)s" if answer is not None else "",
+        # A superuser acts as a manager everywhere and is never paused (Membership.is_paused).
+        not_paused="" if user.is_superuser else _NOT_PAUSED_SQL,
+        lock=" FOR UPDATE OF c SKIP LOCKED" if lock and connection.features.has_select_for_update_skip_locked else "",
+    )
+    params = _rule_params(project=project, user=user, answer=answer.pk if answer is not None else None)
+    return next(iter(Candidate.objects.raw(sql, params)), None)
+
+
+def review_standing(*, user, candidate: Candidate, project: Project) -> dict:
+    """What decides whether the reviewer may review the answer now, read in one statement: ``reviews_missing``,
+    ``held_by_others``, and whether they have ``reviewed`` it or ``hold`` it (a hold of theirs counts, expired or
+    not)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STANDING_SQL, _rule_params(project=project, user=user, answer=candidate.pk))
+        missing, held_by_others, reviewed, hold = cursor.fetchone()
+    return {
+        "reviews_missing": missing,
+        "held_by_others": held_by_others,
+        "reviewed": bool(reviewed),
+        "hold": bool(hold),
+    }
+
+
+def reviews_missing_of(*, task: Task) -> dict[int, int]:
+    """The task's answers waiting for review, each with the reviews it misses."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TASK_WAITING_SQL, _rule_params(project=task.project, task=task.pk))
+        return dict(cursor.fetchall())
 
 
 def _held_by_others(user) -> Coalesce:
@@ -98,23 +183,6 @@ def _held_by_others(user) -> Coalesce:
     return Coalesce(Subquery(holds), 0)
 
 
-def review_standing(*, user, candidate: Candidate, project: Project) -> dict:
-    """What decides whether the reviewer may review the answer now, read in one statement: ``reviews_missing``
-    (``with_reviews_missing``), ``held_by_others``, and whether they have ``reviewed`` it or ``hold`` it (a hold
-    of theirs counts, expired or not)."""
-    answer = Candidate.objects.filter(pk=candidate.pk)
-    return (
-        with_reviews_missing(answer, project=project)
-        .annotate(
-            held_by_others=_held_by_others(user),
-            reviewed=Exists(Review.objects.filter(reviewer=user, candidate=OuterRef("pk"))),
-            hold=Exists(ReviewReservation.objects.filter(user=user, candidate=OuterRef("pk"))),
-        )
-        .values("reviews_missing", "held_by_others", "reviewed", "hold")
-        .get()
-    )
-
-
 def _review_gold_due_for(*, user, project: Project) -> bool:
     """``gold_due`` from what the queue has handed the reviewer so far (ReviewQueueCounts, not their history)."""
     handed, gold = ReviewQueueCounts.objects.filter(user=user, project=project).values_list(
@@ -123,15 +191,12 @@ def _review_gold_due_for(*, user, project: Project) -> bool:
     return gold_due(judged=handed, gold_judged=gold, share=project.gold_share, seed=f"review:{project.pk}:{user.pk}")
 
 
-def review_queue_for(*, user, project: Project) -> Iterator[QuerySet[Candidate]]:
-    """What the review queue hands this reviewer next, in order: the first answer of the first part that has one.
-
-    Gold answers come first when one is due for this reviewer (``labeling.selectors.gold_due``) and after the
-    others otherwise; oldest first within each part. Each part is made when it is asked for: most presses need
-    only the first.
+def review_queue_for(*, user, project: Project) -> tuple[bool, bool]:
+    """The parts of the review queue in the order it hands them out, as ``gold`` of ``review_first_open``: the
+    first answer of the first part that has one goes next. Gold answers come first when one is due for this
+    reviewer (``labeling.selectors.gold_due``) and after the others otherwise.
     """
-    parts = (True, False) if _review_gold_due_for(user=user, project=project) else (False, True)
-    return (review_open_for(user=user, project=project, gold=gold) for gold in parts)
+    return (True, False) if _review_gold_due_for(user=user, project=project) else (False, True)
 
 
 def review_held_by(*, user, project: Project) -> Candidate | None:

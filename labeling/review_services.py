@@ -8,7 +8,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from labeling.models import Candidate, Preference, Project, Review, ReviewQueueCounts, ReviewReservation, Task
-from labeling.review_selectors import review_held_by, review_queue_for, review_standing, with_reviews_missing
+from labeling.review_selectors import (
+    review_first_open,
+    review_held_by,
+    review_queue_for,
+    review_standing,
+    reviews_missing_of,
+)
 from labeling.signals import review_completed
 from labeling.votes import PAUSED_MESSAGE, JudgePaused, VotingError, preference_record
 
@@ -36,17 +42,14 @@ def review_reserve_next(*, user, project: Project) -> Candidate | None:
         if held is not None:
             ReviewReservation.objects.filter(candidate=held, user=user).update(expires_at=expires_at)
             return held
-        for part in review_queue_for(user=user, project=project):
-            passed_over: set[int] = set()
+        for gold in review_queue_for(user=user, project=project):
             for _attempt in range(CLAIM_ATTEMPTS):
-                locking = part.exclude(pk__in=passed_over).select_for_update(skip_locked=True, of=("self",))
-                locked = locking.first()
+                locked = review_first_open(user=user, project=project, gold=gold, lock=True)
                 if locked is None:
                     break
                 # A new statement sees every hold committed before the lock was ours, which the statement that
                 # found the answer may have missed: another reviewer may have taken its last slot meanwhile.
-                if not part.filter(pk=locked.pk).exists():
-                    passed_over.add(locked.pk)
+                if review_first_open(user=user, project=project, gold=gold, answer=locked) is None:
                     continue
                 ReviewReservation.objects.bulk_create(
                     [ReviewReservation(candidate=locked, user=user, expires_at=expires_at)],
@@ -54,7 +57,7 @@ def review_reserve_next(*, user, project: Project) -> Candidate | None:
                     unique_fields=["candidate", "user"],
                     update_fields=["expires_at"],
                 )
-                _handed_out_count(user=user, project=project, gold=locked.task.gold is not None)
+                _handed_out_count(user=user, project=project, gold=gold)
                 return locked
     return None
 
@@ -116,10 +119,7 @@ def review_submit(
 
 def review_states_sync(*, task: Task) -> int:
     """Mark the task's answers reviewed that have every review they need, and announce each (review_completed)."""
-    waiting = Candidate.objects.filter(task=task, review_state=Candidate.ReviewState.NEEDS_REVIEW)
-    done = list(
-        with_reviews_missing(waiting, project=task.project).filter(reviews_missing__lte=0).values_list("pk", flat=True)
-    )
+    done = [answer_id for answer_id, missing in reviews_missing_of(task=task).items() if missing <= 0]
     Candidate.objects.filter(pk__in=done).update(review_state=Candidate.ReviewState.REVIEWED)
     for candidate_id in done:
         review_completed.send(sender=Candidate, candidate_id=candidate_id)
