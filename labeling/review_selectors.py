@@ -80,7 +80,8 @@ def review_open_for(*, user, project: Project, gold: bool = False) -> QuerySet[C
 # The rule's SQL form, for the statements of a reviewer's press and save, which the ORM took longer to build than
 # the database to run. The reviews an answer (its id at {answer}) misses: the reviews per answer, or one more at a
 # time while its decisions differ, up to the most judgements per item (``with_reviews_missing``); how many other
-# reviewers hold it now. tests/labeling/test_review_rule.py holds the two forms to the same answers.
+# reviewers hold it now (CASE for GREATEST, which SQLite lacks). tests/labeling/test_review_rule.py holds the two
+# forms to the same answers.
 _DECISIONS_SPLIT_SQL = "CASE WHEN COUNT(DISTINCT r.decision) > 1 AND COUNT(*) < %(most)s THEN 1 ELSE 0 END"
 _REVIEWS_MISSING_SQL = (
     f"(SELECT CASE WHEN %(per_answer)s - COUNT(*) > {_DECISIONS_SPLIT_SQL}"  # noqa: S608
@@ -201,8 +202,7 @@ def review_queue_for(*, user, project: Project) -> tuple[bool, bool]:
 
 def review_held_by(*, user, project: Project) -> Candidate | None:
     """The answer this reviewer holds right now, if it still waits for their review."""
-    now = timezone.now()
-    holds = ReviewReservation.objects.filter(user=user, expires_at__gt=now, candidate__task__project=project)
+    holds = ReviewReservation.objects.filter(user=user, expires_at__gt=timezone.now(), candidate__task__project=project)
     held = list(holds.values_list("candidate", flat=True))
     if not held:
         # Most presses follow a saved review, which gave its hold up: a look at the holds alone settles those.

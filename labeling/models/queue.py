@@ -117,7 +117,11 @@ class ReviewReservation(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["candidate", "user"], name="review_reservation_one_per_user")]
-        indexes = [models.Index(fields=["candidate", "expires_at"], name="review_reservation_idx")]
+        indexes = [
+            models.Index(fields=["candidate", "expires_at"], name="review_reservation_idx"),
+            # A press looks up the reviewer's own live holds first; holds given up by walking away stay behind.
+            models.Index(fields=["user", "expires_at"], name="review_reservation_user_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} holds answer {self.candidate_id} until {self.expires_at:%H:%M:%S}"
