@@ -132,19 +132,23 @@ def _rule_params(*, project: Project, user=None, **more) -> dict:
 
 
 def review_first_open(
-    *, user, project: Project, gold: bool, lock: bool = False, answer: Candidate | None = None
+    *, user, project: Project, gold: bool, lock: str = "", answer: Candidate | None = None
 ) -> Candidate | None:
     """The first answer of the queue's gold part or of its other part that the reviewer may take now (oldest
-    first), or ``answer`` if it is one; ``lock``: locked, passing over answers others have locked."""
+    first), or ``answer`` if it is one; ``lock``: locked, passing over answers others have locked ("skip") or
+    waiting for them ("wait")."""
     if gold:
         answers = review_open_for(user=user, project=project, gold=True)
         answers = answers.filter(pk=answer.pk) if answer is not None else answers
-        return (answers.select_for_update(skip_locked=True, of=("self",)) if lock else answers).first()
+        locking = answers.select_for_update(skip_locked=lock == "skip", of=("self",)) if lock else answers
+        return locking.first()
+    locks = {"": "", "skip": " FOR UPDATE OF c SKIP LOCKED", "wait": " FOR UPDATE OF c"}
     sql = _OPEN_ORDINARY_SQL.format(
         only=" AND c.id = %(answer)s" if answer is not None else "",
         # A superuser acts as a manager everywhere and is never paused (Membership.is_paused).
         not_paused="" if user.is_superuser else _NOT_PAUSED_SQL,
-        lock=" FOR UPDATE OF c SKIP LOCKED" if lock and connection.features.has_select_for_update_skip_locked else "",
+        # SQLite takes no row locks: its transactions write one at a time.
+        lock=locks[lock] if connection.features.has_select_for_update else "",
     )
     params = _rule_params(project=project, user=user, answer=answer.pk if answer is not None else None)
     return next(iter(Candidate.objects.raw(sql, params)), None)

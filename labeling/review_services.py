@@ -1,5 +1,6 @@
 """Reviewing LLM answers (accept, correct, reject) and comparing two answers of a task."""
 
+import itertools
 from datetime import timedelta
 
 from django.conf import settings
@@ -34,7 +35,8 @@ CLAIM_ATTEMPTS = 5
 def review_reserve_next(*, user, project: Project) -> Candidate | None:
     """Hold the answer this reviewer already holds, or the first of ``review_queue_for``, for a few minutes.
 
-    The row lock makes two reviewers asking at once get different answers.
+    The row lock makes two reviewers asking at once get different answers: the queue first passes over answers
+    others have locked, then waits for them (an answer may have a slot left for a second reviewer).
     """
     expires_at = timezone.now() + timedelta(seconds=settings.REVIEW_RESERVATION_SECONDS)
     with transaction.atomic():
@@ -42,9 +44,10 @@ def review_reserve_next(*, user, project: Project) -> Candidate | None:
         if held is not None:
             ReviewReservation.objects.filter(candidate=held, user=user).update(expires_at=expires_at)
             return held
-        for gold in review_queue_for(user=user, project=project):
+        parts = review_queue_for(user=user, project=project)
+        for lock, gold in itertools.product(("skip", "wait"), parts):
             for _attempt in range(CLAIM_ATTEMPTS):
-                locked = review_first_open(user=user, project=project, gold=gold, lock=True)
+                locked = review_first_open(user=user, project=project, gold=gold, lock=lock)
                 if locked is None:
                     break
                 # A new statement sees every hold committed before the lock was ours, which the statement that
