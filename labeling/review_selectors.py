@@ -21,12 +21,10 @@ from labeling.selectors import gold_due
 _GOLD = Q(task__gold__isnull=False)
 
 
-def _taking_reviews(*, project: Project, gold: bool = False) -> QuerySet[Candidate]:
-    """Answers of the project that take reviews (``Candidate.open_to_review``: gold ones too once reviewed);
-    ``gold``: only the gold ones."""
-    part = Candidate.open_to_review_q() & _GOLD if gold else Candidate.open_to_review_q()
+def _taking_reviews(*, project: Project) -> QuerySet[Candidate]:
+    """Answers of the project that take reviews (``Candidate.open_to_review``: gold ones too once reviewed)."""
     return (
-        Candidate.objects.filter(part, task__project=project)
+        Candidate.objects.filter(Candidate.open_to_review_q(), task__project=project)
         .select_related("task__project")
         .order_by("created_at", "pk")
     )
@@ -58,20 +56,14 @@ def with_reviews_missing(candidates: QuerySet[Candidate], *, project: Project) -
     )
 
 
-def review_open_for(*, user, project: Project, gold: bool = False) -> QuerySet[Candidate]:
+def review_open_for(*, user, project: Project) -> QuerySet[Candidate]:
     """Answers this reviewer may take now: not reviewed by them, with a review slot not filled or held by others
-    (a gold answer has no slots to run out of); none while they are paused. ``gold``: only the gold answers, the
-    queue's gold part (``review_first_open`` has the other part's statement).
-    """
-    candidates = (
-        _taking_reviews(project=project, gold=gold)
+    (a gold answer has no slots to run out of); none while they are paused. The queue's press reads the same rule
+    in its SQL form (``review_first_open``)."""
+    return (
+        with_reviews_missing(_taking_reviews(project=project), project=project)
         .exclude(reviews__reviewer=user)
         .filter(~Task.judge_paused_q(user, via="task__", project=project))
-    )
-    if gold:
-        return candidates
-    return (
-        with_reviews_missing(candidates, project=project)
         .annotate(held_by_others=_held_by_others(user))
         .filter(_GOLD | Q(held_by_others__lt=F("reviews_missing")))
     )
@@ -92,15 +84,23 @@ _HELD_BY_OTHERS_SQL = (
     "(SELECT COUNT(*) FROM labeling_reviewreservation h"
     " WHERE h.candidate_id = {answer} AND h.expires_at > %(now)s AND h.user_id <> %(user)s)"
 )
-# The queue's ordinary part (``review_open_for`` of the answers of the project's other tasks): an ordinary answer
-# takes reviews exactly while it needs them (``Candidate.open_to_review``); the reviewer has not reviewed it and is
-# not paused in the project; fewer other reviewers hold it than it misses reviews.
-_OPEN_ORDINARY_SQL = (
+# The queue's parts (``review_open_for``), each on its own so that PostgreSQL walks its index in the queue's order:
+# the answers of the project's gold tasks, which take reviews waiting or reviewed (``Candidate.open_to_review``) and
+# have no slots to run out of; and the others, which take reviews exactly while they need them, from fewer other
+# reviewers holding them than they miss reviews. Either way the reviewer has not reviewed the answer and is not
+# paused in the project.
+_PARTS_SQL = {
+    True: "c.review_state IN (%(waiting)s, %(reviewed)s) AND t.gold IS NOT NULL",
+    False: (
+        "c.review_state = %(waiting)s AND t.gold IS NULL"
+        f" AND {_HELD_BY_OTHERS_SQL.format(answer='c.id')} < {_REVIEWS_MISSING_SQL.format(answer='c.id')}"
+    ),
+}
+_OPEN_SQL = (
     "SELECT c.* FROM labeling_candidate c JOIN labeling_task t ON t.id = c.task_id"  # noqa: S608
-    " WHERE c.review_state = %(waiting)s AND t.project_id = %(project)s AND t.gold IS NULL{only}"
+    " WHERE t.project_id = %(project)s AND {part}{only}"
     " AND NOT EXISTS (SELECT 1 FROM labeling_review r WHERE r.candidate_id = c.id AND r.reviewer_id = %(user)s)"
     "{not_paused}"
-    f" AND {_HELD_BY_OTHERS_SQL.format(answer='c.id')} < {_REVIEWS_MISSING_SQL.format(answer='c.id')}"
     " ORDER BY c.created_at, c.id LIMIT 1{lock}"
 )
 _NOT_PAUSED_SQL = (
@@ -122,6 +122,7 @@ _TASK_WAITING_SQL = (
 def _rule_params(*, project: Project, user=None, **more) -> dict:
     return {
         "waiting": Candidate.ReviewState.NEEDS_REVIEW.value,
+        "reviewed": Candidate.ReviewState.REVIEWED.value,
         "project": project.pk,
         "user": user.pk if user is not None else None,
         "now": connection.ops.adapt_datetimefield_value(timezone.now()),
@@ -137,13 +138,9 @@ def review_first_open(
     """The first answer of the queue's gold part or of its other part that the reviewer may take now (oldest
     first), or ``answer`` if it is one; ``lock``: locked, passing over answers others have locked ("skip") or
     waiting for them ("wait")."""
-    if gold:
-        answers = review_open_for(user=user, project=project, gold=True)
-        answers = answers.filter(pk=answer.pk) if answer is not None else answers
-        locking = answers.select_for_update(skip_locked=lock == "skip", of=("self",)) if lock else answers
-        return locking.first()
     locks = {"": "", "skip": " FOR UPDATE OF c SKIP LOCKED", "wait": " FOR UPDATE OF c"}
-    sql = _OPEN_ORDINARY_SQL.format(
+    sql = _OPEN_SQL.format(
+        part=_PARTS_SQL[gold],
         only=" AND c.id = %(answer)s" if answer is not None else "",
         # A superuser acts as a manager everywhere and is never paused (Membership.is_paused).
         not_paused="" if user.is_superuser else _NOT_PAUSED_SQL,

@@ -52,6 +52,8 @@ def _answers(project, me, others) -> list[Candidate]:
     answer(decisions=["accept"], holders=[others[1]])
     answer(holders=[me])
     answer(gold={"decisions": {"0": "accept"}})
+    answer(gold={"decisions": {"0": "accept"}}, decisions=["accept"], reviewers=[me])
+    answer(state=STATES.REVIEWED, gold={"decisions": {"0": "accept"}}, decisions=["accept"], reviewers=[me])
     answer(state=STATES.REVIEWED, gold={"decisions": {"0": "accept"}}, decisions=["accept"])
     answer(state=STATES.REVIEWED, decisions=["accept"])
     answer(state=STATES.ACCEPTED)
@@ -75,12 +77,13 @@ def test_the_queues_sql_and_the_orm_agree(text_project, per_answer, most, paused
     answers = _answers(text_project, me, others)
 
     orm = review_open_for(user=me, project=text_project)
-    ordinary = list(orm.filter(task__gold__isnull=True).values_list("pk", flat=True))
-    sql = [a.pk for a in answers if review_first_open(user=me, project=text_project, gold=False, answer=a)]
-    assert sql == ordinary
-    first = review_first_open(user=me, project=text_project, gold=False)
-    assert (first.pk if first else None) == (ordinary[0] if ordinary else None)
-    assert (ordinary != []) == (not paused or superuser), "the rule is exercised both ways"
+    for gold in (True, False):
+        part = list(orm.filter(task__gold__isnull=not gold).values_list("pk", flat=True))
+        sql = [a.pk for a in answers if review_first_open(user=me, project=text_project, gold=gold, answer=a)]
+        assert sql == part
+        first = review_first_open(user=me, project=text_project, gold=gold)
+        assert (first.pk if first else None) == (part[0] if part else None)
+        assert (part != []) == (not paused or superuser), "the rule is exercised both ways"
 
     orm_missing = with_reviews_missing(Candidate.objects.all(), project=text_project)
     missing = dict(orm_missing.values_list("pk", "reviews_missing"))
