@@ -203,10 +203,11 @@ def review_queue_for(*, user, project: Project) -> tuple[bool, bool]:
 
 def review_held_by(*, user, project: Project) -> Candidate | None:
     """The answer this reviewer holds right now, if it still waits for their review."""
-    holds = ReviewReservation.objects.filter(user=user, expires_at__gt=timezone.now(), candidate__task__project=project)
+    holds = ReviewReservation.objects.filter(user=user, expires_at__gt=timezone.now())
     held = list(holds.values_list("candidate", flat=True))
     if not held:
-        # Most presses follow a saved review, which gave its hold up: a look at the holds alone settles those.
+        # Most presses follow a saved review, which gave its hold up: a look at the reviewer's holds (in any
+        # project) settles those.
         return None
     return (
         _taking_reviews(project=project)
