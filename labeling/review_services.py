@@ -66,6 +66,7 @@ def review_reserve_next(*, user, project: Project) -> Candidate | None:
 
 
 def _handed_out_count(*, user, project: Project, gold: bool) -> None:
+    """Count a hand-out for the reviewer's gold schedule (ReviewQueueCounts); one statement once their row exists."""
     counts = ReviewQueueCounts.objects.filter(user=user, project=project)
     added = {"handed_out": F("handed_out") + 1, "gold_handed_out": F("gold_handed_out") + int(gold)}
     if not counts.update(**added):
