@@ -1,13 +1,21 @@
 """Reviewing LLM answers (accept, correct, reject) and comparing two answers of a task."""
 
+import itertools
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from labeling.models import Candidate, Preference, Project, Review, ReviewReservation, Task
-from labeling.review_selectors import review_held_by, review_open_for, review_queue_for, with_reviews_missing
+from labeling.models import Candidate, Preference, Project, Review, ReviewQueueCounts, ReviewReservation, Task
+from labeling.review_selectors import (
+    review_first_open,
+    review_held_by,
+    review_queue_for,
+    review_standing,
+    reviews_missing_of,
+)
 from labeling.signals import review_completed
 from labeling.votes import PAUSED_MESSAGE, JudgePaused, VotingError, preference_record
 
@@ -20,10 +28,15 @@ class ReviewerPaused(ReviewError):
     """A manager of the project paused this reviewer; nothing they send is recorded."""
 
 
-def review_reserve_next(*, user, project: Project) -> Candidate | None:
-    """Hold the oldest answer this reviewer may take (or the one they already hold) for a few minutes.
+# How often a part of the queue is looked at again when another reviewer took the answer it was about to hold.
+CLAIM_ATTEMPTS = 5
 
-    The row lock makes two reviewers asking at once get different answers.
+
+def review_reserve_next(*, user, project: Project) -> Candidate | None:
+    """Hold the answer this reviewer already holds, or the first of ``review_queue_for``, for a few minutes.
+
+    The row lock makes two reviewers asking at once get different answers: the queue first passes over answers
+    others have locked, then waits for them (an answer may have a slot left for a second reviewer).
     """
     expires_at = timezone.now() + timedelta(seconds=settings.REVIEW_RESERVATION_SECONDS)
     with transaction.atomic():
@@ -31,14 +44,34 @@ def review_reserve_next(*, user, project: Project) -> Candidate | None:
         if held is not None:
             ReviewReservation.objects.filter(candidate=held, user=user).update(expires_at=expires_at)
             return held
-        for candidate_id in review_queue_for(user=user, project=project).values_list("pk", flat=True)[:20]:
-            locked = Candidate.objects.select_for_update(skip_locked=True).filter(pk=candidate_id).first()
-            # Re-check under the lock: another reviewer may have taken the last slot meanwhile.
-            if locked is None or not review_open_for(user=user, project=project).filter(pk=candidate_id).exists():
-                continue
-            ReviewReservation.objects.update_or_create(candidate=locked, user=user, defaults={"expires_at": expires_at})
-            return review_open_for(user=user, project=project).get(pk=candidate_id)
+        parts = review_queue_for(user=user, project=project)
+        for lock, gold in itertools.product(("skip", "wait"), parts):
+            for _attempt in range(CLAIM_ATTEMPTS):
+                locked = review_first_open(user=user, project=project, gold=gold, lock=lock)
+                if locked is None:
+                    break
+                # A new statement sees every hold committed before the lock was ours, which the statement that
+                # found the answer may have missed: another reviewer may have taken its last slot meanwhile.
+                if review_first_open(user=user, project=project, gold=gold, answer=locked) is None:
+                    continue
+                ReviewReservation.objects.bulk_create(
+                    [ReviewReservation(candidate=locked, user=user, expires_at=expires_at)],
+                    update_conflicts=True,
+                    unique_fields=["candidate", "user"],
+                    update_fields=["expires_at"],
+                )
+                _handed_out_count(user=user, project=project, gold=gold)
+                return locked
     return None
+
+
+def _handed_out_count(*, user, project: Project, gold: bool) -> None:
+    """Count a hand-out for the reviewer's gold schedule (ReviewQueueCounts); one statement once their row exists."""
+    counts = ReviewQueueCounts.objects.filter(user=user, project=project)
+    added = {"handed_out": F("handed_out") + 1, "gold_handed_out": F("gold_handed_out") + int(gold)}
+    if not counts.update(**added):
+        ReviewQueueCounts.objects.get_or_create(user=user, project=project)
+        counts.update(**added)
 
 
 def review_submit(
@@ -59,21 +92,16 @@ def review_submit(
         raise ReviewerPaused(PAUSED_MESSAGE.format(project=task.project.name))
     with transaction.atomic():
         locked = Candidate.objects.select_for_update().get(pk=candidate.pk)
-        if Review.objects.filter(reviewer=reviewer, candidate=locked).exists():
+        # A statement of its own after the lock: it sees every review and hold committed before the lock was ours.
+        standing = review_standing(user=reviewer, candidate=locked, project=task.project)
+        if standing["reviewed"]:
             raise ReviewError("You have already reviewed this answer; your earlier review stands.")
         locked.task = task
         if locked.review_state == Candidate.ReviewState.REVIEWED and not locked.open_to_review:
             raise ReviewError("This answer has already been reviewed by someone else; nothing was changed.")
         if not locked.open_to_review:
             raise ReviewError("This answer is not waiting for review.")
-        missing = (
-            with_reviews_missing(Candidate.objects.filter(pk=locked.pk), project=task.project)
-            .values_list("reviews_missing", flat=True)
-            .get()
-        )
-        others_holding = locked.review_reservations.filter(expires_at__gt=timezone.now()).exclude(user=reviewer).count()
-        holds_it = locked.review_reservations.filter(user=reviewer).exists()
-        if task.gold is None and not holds_it and others_holding >= missing:
+        if task.gold is None and not standing["hold"] and standing["held_by_others"] >= standing["reviews_missing"]:
             raise ReviewError("Another reviewer is working on this answer; take the next one from the queue.")
         try:
             with transaction.atomic():
@@ -87,17 +115,15 @@ def review_submit(
                 )
         except IntegrityError:
             raise ReviewError("You have already reviewed this answer; your earlier review stands.") from None
-        ReviewReservation.objects.filter(candidate=locked, user=reviewer).delete()
+        if standing["hold"]:
+            ReviewReservation.objects.filter(candidate=locked, user=reviewer).delete()
         review_states_sync(task=task)
     return review
 
 
 def review_states_sync(*, task: Task) -> int:
     """Mark the task's answers reviewed that have every review they need, and announce each (review_completed)."""
-    waiting = Candidate.objects.filter(task=task, review_state=Candidate.ReviewState.NEEDS_REVIEW)
-    done = list(
-        with_reviews_missing(waiting, project=task.project).filter(reviews_missing__lte=0).values_list("pk", flat=True)
-    )
+    done = [answer_id for answer_id, missing in reviews_missing_of(task=task).items() if missing <= 0]
     Candidate.objects.filter(pk__in=done).update(review_state=Candidate.ReviewState.REVIEWED)
     for candidate_id in done:
         review_completed.send(sender=Candidate, candidate_id=candidate_id)

@@ -3,7 +3,14 @@
 from labeling.models.counts import CandidateVoteCounts, TaskJudgementCounts
 from labeling.models.judgements import VOTE_VALUE_NAMES, Preference, Review, Vote
 from labeling.models.projects import DEFAULT_HEDGE_WORDS, Membership, Project, PromptBatch, history_by
-from labeling.models.queue import MemberCounts, ProjectCounts, QueueMarker, ReviewReservation, TaskReservation
+from labeling.models.queue import (
+    MemberCounts,
+    ProjectCounts,
+    QueueMarker,
+    ReviewQueueCounts,
+    ReviewReservation,
+    TaskReservation,
+)
 from labeling.models.tasks import Candidate, Task
 
 __all__ = [
@@ -18,6 +25,7 @@ __all__ = [
     "PromptBatch",
     "QueueMarker",
     "Review",
+    "ReviewQueueCounts",
     "ReviewReservation",
     "Task",
     "TaskJudgementCounts",

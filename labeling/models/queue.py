@@ -87,6 +87,27 @@ class QueueMarker(models.Model):
         return f"{self.user} in {self.project}: past task {self.task_id}"
 
 
+class ReviewQueueCounts(models.Model):
+    """What the review queue has handed one reviewer in one project, counted as it hands out.
+
+    The reviewer's gold schedule reads these (labeling.review_selectors), so a press costs the same after 20,000
+    reviews as after none; QueueMarker keeps the same counts for the annotator's queue.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    handed_out = models.PositiveIntegerField(default=0)
+    gold_handed_out = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="review_queue_counts_one_per_user_project")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project}: {self.handed_out} answers handed out, {self.gold_handed_out} gold"
+
+
 class ReviewReservation(models.Model):
     """A short hold on an answer for one reviewer, so two reviewers never get it at the same moment."""
 
@@ -96,7 +117,11 @@ class ReviewReservation(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["candidate", "user"], name="review_reservation_one_per_user")]
-        indexes = [models.Index(fields=["candidate", "expires_at"], name="review_reservation_idx")]
+        indexes = [
+            models.Index(fields=["candidate", "expires_at"], name="review_reservation_idx"),
+            # A press looks up the reviewer's own live holds first; holds given up by walking away stay behind.
+            models.Index(fields=["user", "expires_at"], name="review_reservation_user_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} holds answer {self.candidate_id} until {self.expires_at:%H:%M:%S}"

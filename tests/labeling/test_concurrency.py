@@ -8,7 +8,7 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
-from labeling.models import Membership, Project, Task, TaskReservation, Vote
+from labeling.models import Membership, Project, ReviewReservation, Task, TaskReservation, Vote
 from tests.factories import make_ready_task, make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -141,3 +141,31 @@ def test_annotators_pressing_next_together_never_share_a_slot(project):
     # 3 tasks × overlap 2 = 6 slots for 8 annotators; the other 2 are told nothing is waiting.
     assert handed_out == {task.get_absolute_url(): 2 for task in tasks} | {project.get_absolute_url(): 2}
     assert Counter(TaskReservation.objects.values_list("task_id", flat=True)) == {task.pk: 2 for task in tasks}
+
+
+def test_reviewers_pressing_next_together_never_share_a_slot(text_project):
+    text_project.reviews_per_answer = 2
+    text_project.gold_share = 0
+    text_project.save()
+    answers = []
+    for number in range(3):
+        task = Task.objects.create(project=text_project, prompt=f"question {number}", source="batch", status="ready")
+        answers.append(task.candidates.create(index=0, text="an answer", review_state="needs_review"))
+    reviewers = []
+    for number in range(8):
+        user = make_user(f"reviewer{number}")
+        Membership.objects.create(user=user, project=text_project, role=Membership.Role.REVIEWER)
+        client = Client()
+        client.force_login(user)
+        reviewers.append(client)
+
+    def press_next(client):
+        return lambda: client.get(reverse("labeling-review-next", args=[text_project.slug]))
+
+    responses = run_together([press_next(client) for client in reviewers])
+    assert not [result for result in responses if isinstance(result, Exception)], responses
+    handed_out = Counter(response.get("Location") for response in responses)
+    # 3 answers × 2 reviews = 6 slots for 8 reviewers; the other 2 see the empty queue.
+    expected = {reverse("labeling-review-answer", args=[answer.uid]): 2 for answer in answers} | {None: 2}
+    assert handed_out == expected
+    assert Counter(ReviewReservation.objects.values_list("candidate_id", flat=True)) == {a.pk: 2 for a in answers}

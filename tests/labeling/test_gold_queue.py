@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from labeling.models import Candidate, Membership, Review, Task, Vote
+from labeling.models import Candidate, Membership, Review, ReviewQueueCounts, Task, Vote
 from labeling.selectors import gold_due
 from tests.factories import make_ready_task, make_text_task, member
 
@@ -189,3 +189,28 @@ def test_the_review_queue_mixes_gold_answers_in_at_the_share(text_project, flagg
     gold_reviewed = sum(pk in gold_ids for pk in reviewed)
     assert math.floor(24 * 0.25) <= gold_reviewed <= math.floor(24 * 0.25) + 1
     assert len(set(reviewed)) == 24
+
+
+def test_the_review_queues_gold_schedule_counts_hand_outs_not_the_reviewers_history(text_project, flagged):
+    text_project.gold_share = 0.5
+    text_project.save()
+    gold = flagged("Maybe gold.")
+    gold.task.gold = {"decisions": {"0": "accept"}}
+    gold.task.save()
+    ordinary = flagged("Maybe ordinary.")
+    reviewer = member(text_project, "ravi", role=Membership.Role.REVIEWER)
+    # Reviews made outside the queue (an import, the API) leave the schedule where the queue left it.
+    Review.objects.bulk_create(
+        Review(reviewer=reviewer, candidate=flagged(f"Old {n}."), decision="accept", original_text="x")
+        for n in range(6)
+    )
+    client = Client()
+    client.force_login(reviewer)
+    next_url = reverse("labeling-review-next", args=[text_project.slug])
+    first = client.get(next_url)["Location"]
+    assert client.get(next_url)["Location"] == first, "the answer held is handed back, not handed out again"
+    counts = ReviewQueueCounts.objects.get(user=reviewer, project=text_project)
+    handed_gold = first == reverse("labeling-review-answer", args=[gold.uid])
+    assert (counts.handed_out, counts.gold_handed_out) == (1, int(handed_gold))
+    assert gold_due(judged=0, gold_judged=0, share=0.5, seed=f"review:{text_project.pk}:{reviewer.pk}") == handed_gold
+    assert first in {reverse("labeling-review-answer", args=[answer.uid]) for answer in (gold, ordinary)}

@@ -210,3 +210,28 @@ def test_review_next_reads_the_same_queries_with_or_without_reviews_behind(clien
             assert client.get(reverse("labeling-review-next", args=[text_project.slug])).status_code == 302
         counted.append(len(queries))
     assert counted[0] == counted[1]
+
+
+def test_review_next_reads_the_same_queries_after_many_reviews_through_the_queue(client, text_project):
+    text_project.gold_share = 0  # every press reads the ordinary part first, whoever presses
+    text_project.save()
+    for number in range(30):
+        make_text_task(text_project, f"question {number}", ["an answer"])
+    Candidate.objects.update(review_state=Candidate.ReviewState.NEEDS_REVIEW)
+    next_url = reverse("labeling-review-next", args=[text_project.slug])
+    newcomer = member(text_project, "newcomer", role=Membership.Role.REVIEWER)
+    veteran = member(text_project, "veteran", role=Membership.Role.REVIEWER)
+    for reviewer, presses in ((newcomer, 1), (veteran, 20)):
+        client.force_login(reviewer)
+        for _ in range(presses):
+            uid = client.get(next_url)["Location"].rstrip("/").rsplit("/", 1)[1]
+            assert client.post(reverse("labeling-review-save", args=[uid]), {"decision": "accept"}).status_code == 302
+    assert Review.objects.filter(reviewer=veteran).count() == 20
+
+    counted = []
+    for reviewer in (newcomer, veteran):
+        client.force_login(reviewer)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(next_url).status_code == 302
+        counted.append(len(queries))
+    assert counted[0] == counted[1]
