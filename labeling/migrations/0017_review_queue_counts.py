@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labeling', '0015_gold_queue_index'),
+        ('labeling', '0016_judgement_counts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
