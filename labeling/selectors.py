@@ -229,20 +229,6 @@ def tasks_unheld_for(
     )
 
 
-def task_has_slot_for(*, user, project: Project, task: Task, now: datetime) -> bool:
-    """Whether the task, read afresh, still has a slot no other annotator holds (always, for a gold task): the
-    queue's test of ``tasks_unheld_for`` again, for a task the caller has locked since it was found."""
-    if task.gold is not None:
-        return True
-    missing, held = (
-        with_judgements_missing(Task.objects.filter(pk=task.pk), project=project)
-        .annotate(held_by_others=_held_by_others(user=user, now=now))
-        .values_list("judgements_missing", "held_by_others")
-        .get()
-    )
-    return held < missing
-
-
 def task_held_by(*, user, project: Project, start: QueueStart, now: datetime) -> Task | None:
     """The open task the queue is holding for the user, if any: they get it back before anything new."""
     held = list(
@@ -274,30 +260,38 @@ def project_has_gold(project: Project) -> bool:
     return Task.objects.filter(project=project, gold__isnull=False).exists()
 
 
-def queue_for(
-    *, user, project: Project, start: QueueStart, now: datetime, skipped: Collection[int] = ()
-) -> list[QuerySet[Task]]:
-    """What the queue hands the user next, in order: the first task of the first part that has one.
+def queue_order(*, user, project: Project, start: QueueStart) -> list[tuple[bool, bool]]:
+    """The parts of the queue in the order it hands them out, as (gold, skipped): the first task of the first part
+    that has one goes next.
 
     Gold tasks come first when one is due (``gold_due``) and after the ordinary ones otherwise; tasks the user
     skipped come last of all. A gold task looks like any other on every page, and judgements of it are stored as
     any others.
     """
-    gold, ordinary = (
-        tasks_unheld_for(user=user, project=project, start=start, now=now, gold=part) for part in (True, False)
-    )
     if not project_has_gold(project):
-        kinds = [ordinary]
+        kinds = [False]
     elif gold_due(  # from what the queue has handed the user so far (QueueMarker's counts), not their history
         judged=start.handed_out,
         gold_judged=start.gold_handed_out,
         share=project.gold_share,
         seed=f"{project.pk}:{user.pk}",
     ):
-        kinds = [gold, ordinary]
+        kinds = [True, False]
     else:
-        kinds = [ordinary, gold]
-    return [tasks.exclude(pk__in=skipped) for tasks in kinds] + [tasks.filter(pk__in=skipped) for tasks in kinds]
+        kinds = [False, True]
+    return [(gold, False) for gold in kinds] + [(gold, True) for gold in kinds]
+
+
+def queue_for(
+    *, user, project: Project, start: QueueStart, now: datetime, skipped: Collection[int] = ()
+) -> list[QuerySet[Task]]:
+    """The querysets of ``queue_order``'s parts, in its order (the claim runs the same parts in SQL:
+    labeling/queue_statements.py)."""
+    parts = []
+    for gold, of_skipped in queue_order(user=user, project=project, start=start):
+        tasks = tasks_unheld_for(user=user, project=project, start=start, now=now, gold=gold)
+        parts.append(tasks.filter(pk__in=skipped) if of_skipped else tasks.exclude(pk__in=skipped))
+    return parts
 
 
 def task_next_for(*, user, project: Project, skipped: Collection[int] = ()) -> Task | None:

@@ -4,31 +4,42 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F
 from django.utils import timezone
 
 from labeling.models import MemberCounts, Project, ProjectCounts, QueueMarker, Task, TaskReservation, Vote
+from labeling.queue_statements import task_first_open, task_first_unpassed, task_has_slot_for
 from labeling.selectors import (
     QueueStart,
     project_counts_count,
-    queue_for,
+    queue_order,
     queue_place_after,
     queue_place_before,
     queue_start_of,
-    task_has_slot_for,
     task_held_by,
-    tasks_passed_by,
 )
 
 # How often the queue looks again when another annotator took the task it was about to hold.
 CLAIM_ATTEMPTS = 5
 
 
-def _lock_first(parts: list[QuerySet[Task]]) -> Task | None:
+def _lock_first(
+    *, user, project: Project, start: QueueStart, now, skipped: Collection[int], passed_over
+) -> Task | None:
     """Lock the first task of the queue's parts; first passing over tasks others have locked, then waiting."""
-    for skip_locked in (True, False):
-        for part in parts:
-            task = part.select_for_update(skip_locked=skip_locked, of=("self",)).first()
+    for lock in ("skip", "wait"):
+        for gold, of_skipped in queue_order(user=user, project=project, start=start):
+            task = task_first_open(
+                user=user,
+                project=project,
+                start=start,
+                now=now,
+                gold=gold,
+                skipped=of_skipped,
+                skipped_ids=skipped,
+                passed_over=passed_over,
+                lock=lock,
+            )
             if task is not None:
                 return task
     return None
@@ -52,8 +63,9 @@ def task_claim_next(*, user, project: Project, skipped: Collection[int] = ()) ->
             if held is not None:
                 TaskReservation.objects.filter(task=held, user=user).update(expires_at=expires_at)
                 return held
-            parts = queue_for(user=user, project=project, start=start, now=now, skipped=skipped)
-            task = _lock_first([part.exclude(pk__in=passed_over) for part in parts])
+            task = _lock_first(
+                user=user, project=project, start=start, now=now, skipped=skipped, passed_over=passed_over
+            )
             if task is None:
                 return None
             # A new statement sees every hold committed before we got the lock, which the
@@ -82,10 +94,10 @@ def queue_marker_advance(*, user, project: Project) -> QueueStart:
     Each task is passed once, so the queue's cost stays the same however many tasks are behind the user.
     """
     start = queue_start_of(user=user, project=project)
+    if start.paused:  # a paused person is handed nothing; their place waits for their return
+        return start
     ready = Task.objects.filter(project=project, status=Task.Status.READY).filter(queue_place_after(start.place))
-    first_open = (
-        ready.exclude(tasks_passed_by(user, start=start)).order_by("queued_at", "pk").values_list("queued_at", "pk")
-    ).first()
+    first_open = task_first_unpassed(user=user, project=project, start=start)
     passed = ready.filter(queue_place_before(first_open)) if first_open else ready
     last_passed = passed.order_by("-queued_at", "-pk").values_list("queued_at", "pk").first()
     if last_passed is None:

@@ -1,4 +1,4 @@
-""""Next task" does not walk an annotator's history: the QueueMarker passes each finished task once."""
+""" "Next task" does not walk an annotator's history: the QueueMarker passes each finished task once."""
 
 import pytest
 from django.db import connection
@@ -235,3 +235,13 @@ def test_review_next_reads_the_same_queries_after_many_reviews_through_the_queue
             assert client.get(next_url).status_code == 302
         counted.append(len(queries))
     assert counted[0] == counted[1]
+
+
+def test_a_paused_annotators_presses_keep_their_place_for_their_return(client, wide_project):
+    tasks = ready_tasks(wide_project, 3)
+    annotator = member(wide_project, "annie")
+    client.force_login(annotator)
+    Membership.objects.filter(user=annotator).update(paused_at=timezone.now())
+    assert press_next(client, wide_project).url == wide_project.get_absolute_url()
+    Membership.objects.filter(user=annotator).update(paused_at=None)
+    assert press_next(client, wide_project).url == tasks[0].get_absolute_url()
