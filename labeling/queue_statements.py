@@ -9,12 +9,43 @@ judgement counts the database keeps (labeling/models/counts.py) as labeling/vote
 """
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
 
-from labeling.models import Project, Task, Vote
-from labeling.selectors import QueueStart
+from labeling.models import Membership, Project, QueueMarker, Task, Vote
+
+
+@dataclass(frozen=True)
+class QueueStart:
+    """What the queue reads of a person once per press: their place (QueueMarker: (queued_at, task id), None from
+    the start), what it has handed them so far, and whether a manager paused them (then it hands them nothing).
+
+    Read once and passed along, so that no statement of the press asks again, and so that the queue's statements
+    test each task only for what differs between tasks: PostgreSQL misjudges a per-task test of the pause, which is
+    the same for every task, and then sorts every open task instead of walking the queue's index.
+    """
+
+    place: tuple[datetime, int] | None = None
+    handed_out: int = 0
+    gold_handed_out: int = 0
+    paused: bool = False
+
+
+def queue_start_of(*, user, project: Project) -> QueueStart:
+    marker = (
+        QueueMarker.objects.filter(user=user, project=project)
+        .values_list("queued_at", "task_id", "handed_out", "gold_handed_out")
+        .first()
+    )
+    paused = Membership.is_paused(user, project.pk)
+    if marker is None:
+        return QueueStart(paused=paused)
+    queued_at, task_id, handed_out, gold_handed_out = marker
+    place = (queued_at, task_id) if task_id is not None else None
+    return QueueStart(place=place, handed_out=handed_out, gold_handed_out=gold_handed_out, paused=paused)
+
 
 # How many more people the task needs (``with_judgements_missing``): the overlap less its least-voted candidate's
 # cast votes, or one more while its judgements disagree, up to the most judgements per item. CASE for GREATEST,
@@ -50,17 +81,26 @@ _TASKS_SQL = (
     f" AND {_UNFINISHED_SQL.format(task='t.id', judge='%(user)s')} AND {_NOT_OWN_PROMPT_SQL}{{only}}"
     " ORDER BY t.queued_at, t.id LIMIT 1{lock}"
 )
+# How many of the queue's tasks are open to the person (``tasks_open_for``: slots held by others not considered),
+# counting up to a limit.
+_OPEN_COUNT_SQL = (
+    "SELECT COUNT(*) FROM (SELECT 1 FROM labeling_task t JOIN labeling_project p ON p.id = t.project_id"  # noqa: S608
+    " JOIN labeling_taskjudgementcounts j ON j.task_id = t.id"
+    " WHERE t.project_id = %(project)s AND {part}"
+    f" AND {_UNFINISHED_SQL.format(task='t.id', judge='%(user)s')} AND {_NOT_OWN_PROMPT_SQL}"
+    " LIMIT %(limit)s) counted"
+)
 _AFTER_PLACE_SQL = " AND t.queued_at >= %(place_at)s AND (t.queued_at > %(place_at)s OR t.id > %(place_id)s)"
 # The queue's parts (``tasks_unheld_for``), each on its own so that PostgreSQL walks its index in the queue's order:
 # gold tasks, ready or complete, which have no slots to run out of; and the others after the person's place, ready,
 # still missing judgements, from fewer other holders than they miss.
-_PARTS_SQL = {
+_OPEN_PARTS_SQL = {
     True: "t.gold IS NOT NULL AND t.status IN (%(ready)s, %(complete)s)",
-    False: (
-        "t.gold IS NULL AND t.status = %(ready)s{after} AND ({missing}) > 0 AND {held} < ({missing})".format(
-            after="{after}", missing=_MISSING_SQL, held=_HELD_BY_OTHERS_SQL
-        )
-    ),
+    False: f"t.gold IS NULL AND t.status = %(ready)s{{after}} AND ({_MISSING_SQL}) > 0",
+}
+_PARTS_SQL = {
+    True: _OPEN_PARTS_SQL[True],
+    False: f"{_OPEN_PARTS_SQL[False]} AND {_HELD_BY_OTHERS_SQL} < ({_MISSING_SQL})",
 }
 # The first ready task after the place that the person has not finished and may judge (``tasks_passed_by``).
 _FIRST_UNPASSED_SQL = (
@@ -156,3 +196,16 @@ def task_has_slot_for(*, user, project: Project, task: Task, now: datetime) -> b
         cursor.execute(_SLOT_SQL, _params(user=user, project=project, task=task.pk, now=now_param))
         missing, held = cursor.fetchone()
     return held < missing
+
+
+def tasks_open_count(*, user, project: Project, start: QueueStart, gold: bool, limit: int) -> int:
+    """How many tasks of the queue's gold part or of its other part are open to the user (``tasks_open_for``),
+    counted up to ``limit``."""
+    if start.paused:
+        return 0
+    sql = _OPEN_COUNT_SQL.format(
+        part=_OPEN_PARTS_SQL[gold].format(after=_AFTER_PLACE_SQL if start.place is not None else "")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _params(user=user, project=project, start=start, limit=limit))
+        return cursor.fetchone()[0]

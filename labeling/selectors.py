@@ -15,11 +15,11 @@ from labeling.models import (
     Preference,
     Project,
     ProjectCounts,
-    QueueMarker,
     Task,
     TaskReservation,
     Vote,
 )
+from labeling.queue_statements import QueueStart, queue_start_of, tasks_open_count
 
 
 def projects_for_user(*, user) -> QuerySet[Project]:
@@ -111,36 +111,6 @@ def queue_place_before(place: tuple[datetime, int]) -> Q:
     """Tasks before ``place`` in the queue's order (``queued_at <= …`` on its own too, for the index scan)."""
     queued_at, task_id = place
     return Q(queued_at__lte=queued_at) & (Q(queued_at__lt=queued_at) | Q(pk__lt=task_id))
-
-
-@dataclass(frozen=True)
-class QueueStart:
-    """What the queue reads of a person once per press: their place (QueueMarker: (queued_at, task id), None from
-    the start), what it has handed them so far, and whether a manager paused them (then it hands them nothing).
-
-    Read once and passed along, so that no statement of the press asks again, and so that the queue's statements
-    test each task only for what differs between tasks: PostgreSQL misjudges a per-task test of the pause, which is
-    the same for every task, and then sorts every open task instead of walking the queue's index.
-    """
-
-    place: tuple[datetime, int] | None = None
-    handed_out: int = 0
-    gold_handed_out: int = 0
-    paused: bool = False
-
-
-def queue_start_of(*, user, project: Project) -> QueueStart:
-    marker = (
-        QueueMarker.objects.filter(user=user, project=project)
-        .values_list("queued_at", "task_id", "handed_out", "gold_handed_out")
-        .first()
-    )
-    paused = Membership.is_paused(user, project.pk)
-    if marker is None:
-        return QueueStart(paused=paused)
-    queued_at, task_id, handed_out, gold_handed_out = marker
-    place = (queued_at, task_id) if task_id is not None else None
-    return QueueStart(place=place, handed_out=handed_out, gold_handed_out=gold_handed_out, paused=paused)
 
 
 def tasks_passed_by(user, *, start: QueueStart) -> Q:
@@ -360,9 +330,7 @@ def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
         tasks_left=min(
             TASKS_LEFT_SHOWN_AT_MOST,
             sum(
-                tasks_open_for(user=user, project=project, start=start, gold=part)
-                .order_by("queued_at", "pk")[:TASKS_LEFT_SHOWN_AT_MOST]
-                .count()
+                tasks_open_count(user=user, project=project, start=start, gold=part, limit=TASKS_LEFT_SHOWN_AT_MOST)
                 for part in ((False, True) if project_has_gold(project) else (False,))
             ),
         ),

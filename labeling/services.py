@@ -8,14 +8,18 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from labeling.models import MemberCounts, Project, ProjectCounts, QueueMarker, Task, TaskReservation, Vote
-from labeling.queue_statements import task_first_open, task_first_unpassed, task_has_slot_for
-from labeling.selectors import (
+from labeling.queue_statements import (
     QueueStart,
+    queue_start_of,
+    task_first_open,
+    task_first_unpassed,
+    task_has_slot_for,
+)
+from labeling.selectors import (
     project_counts_count,
     queue_order,
     queue_place_after,
     queue_place_before,
-    queue_start_of,
     task_held_by,
 )
 

@@ -1,6 +1,5 @@
 """Projects, their members and roles, and prompt batches."""
 
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator

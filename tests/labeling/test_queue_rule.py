@@ -11,10 +11,15 @@ import pytest
 from django.utils import timezone
 
 from labeling.models import Candidate, Membership, Preference, Task, TaskReservation, Vote
-from labeling.queue_statements import task_first_open, task_first_unpassed, task_has_slot_for
-from labeling.selectors import (
+from labeling.queue_statements import (
     QueueStart,
     queue_start_of,
+    task_first_open,
+    task_first_unpassed,
+    task_has_slot_for,
+    tasks_open_count,
+)
+from labeling.selectors import (
     tasks_open_for,
     tasks_passed_by,
     tasks_unheld_for,
@@ -117,6 +122,9 @@ def test_the_press_statements_and_the_querysets_agree(project, forbid, place, sk
             by_orm = unheld.filter(pk__in=skipped_ids) if skipped else unheld.exclude(pk__in=skipped_ids)
             by_sql = _sql_order(me, project, start, now, gold=gold, skipped=skipped, skipped_ids=skipped_ids)
             assert by_sql == [task.pk for task in by_orm], (gold, skipped)
+        open_to_me = tasks_open_for(user=me, project=project, start=start, gold=gold)
+        assert tasks_open_count(user=me, project=project, start=start, gold=gold, limit=100) == open_to_me.count()
+        assert tasks_open_count(user=me, project=project, start=start, gold=gold, limit=1) == min(1, open_to_me.count())
         unheld_ids = set(unheld.values_list("pk", flat=True))
         for task in tasks_open_for(user=me, project=project, start=start, gold=gold):
             assert task_has_slot_for(user=me, project=project, task=task, now=now) == (task.pk in unheld_ids)
