@@ -16,9 +16,14 @@ Capability = Membership.Capability
 
 
 def membership_for(*, user, project: Project) -> Membership | None:
+    """The user's membership of the project (None for outsiders), read once per project object: the access check,
+    the view and its templates of one request ask for it on the same object."""
     if user.is_superuser:
         return Membership(user=user, project=project, role=Membership.Role.MANAGER)
-    return Membership.objects.filter(user=user, project=project).first()
+    read = project.__dict__.setdefault("memberships_read", {})
+    if user.pk not in read:
+        read[user.pk] = Membership.objects.filter(user=user, project=project).first()
+    return read[user.pk]
 
 
 def _role_in(*, user, project_ref: str) -> Subquery:
