@@ -4,8 +4,8 @@ build (about 5 ms each on this project's 2-core machine) than the database to ru
 The ORM form in labeling/selectors.py (``tasks_open_for``, ``tasks_unheld_for``, ``tasks_passed_by``) stays the
 rule's reference and serves the other readers (My progress, the held task); tests/labeling/test_queue_rule.py
 holds the two forms to the same answers over tasks in every state an annotator meets. The judging rule's SQL for
-one task (may this person judge it) is the task-level part of labeling/votes.py's; the completion rule reads the
-judgement counts the database keeps (labeling/models/counts.py) as labeling/votes.py's does.
+one task (may this person judge it) is the task-level part of labeling/votes.py's; the completion rule is the one
+SQL form both use (``JUDGEMENTS_MISSING_SQL``, labeling/models/counts.py), read from the counts the database keeps.
 """
 
 from collections.abc import Collection
@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import connection
 
 from labeling.models import Membership, Project, QueueMarker, Task, Vote
+from labeling.models.counts import JUDGEMENTS_MISSING_SQL
 
 
 @dataclass(frozen=True)
@@ -47,17 +48,6 @@ def queue_start_of(*, user, project: Project) -> QueueStart:
     return QueueStart(place=place, handed_out=handed_out, gold_handed_out=gold_handed_out, paused=paused)
 
 
-# How many more people the task needs (``with_judgements_missing``): the overlap less its least-voted candidate's
-# cast votes, or one more while its judgements disagree, up to the most judgements per item. CASE for GREATEST,
-# which SQLite lacks.
-_DISPUTED_SQL = (
-    "CASE WHEN j.fewest_split_votes < p.max_judgements"
-    " OR (j.picks_differ AND j.fewest_votes < p.max_judgements) THEN 1 ELSE 0 END"
-)
-_MISSING_SQL = (
-    f"CASE WHEN p.votes_per_candidate - j.fewest_votes > {_DISPUTED_SQL}"
-    f" THEN p.votes_per_candidate - j.fewest_votes ELSE {_DISPUTED_SQL} END"
-)
 # A candidate of the task ({task}) has no cast vote of {judge}: they have not finished it.
 _UNFINISHED_SQL = (
     "EXISTS (SELECT 1 FROM labeling_candidate c WHERE c.task_id = {task} AND NOT EXISTS ("
@@ -96,11 +86,11 @@ _AFTER_PLACE_SQL = " AND t.queued_at >= %(place_at)s AND (t.queued_at > %(place_
 # still missing judgements, from fewer other holders than they miss.
 _OPEN_PARTS_SQL = {
     True: "t.gold IS NOT NULL AND t.status IN (%(ready)s, %(complete)s)",
-    False: f"t.gold IS NULL AND t.status = %(ready)s{{after}} AND ({_MISSING_SQL}) > 0",
+    False: f"t.gold IS NULL AND t.status = %(ready)s{{after}} AND ({JUDGEMENTS_MISSING_SQL}) > 0",
 }
 _PARTS_SQL = {
     True: _OPEN_PARTS_SQL[True],
-    False: f"{_OPEN_PARTS_SQL[False]} AND {_HELD_BY_OTHERS_SQL} < ({_MISSING_SQL})",
+    False: f"{_OPEN_PARTS_SQL[False]} AND {_HELD_BY_OTHERS_SQL} < ({JUDGEMENTS_MISSING_SQL})",
 }
 # The first ready task after the place that the person has not finished and may judge (``tasks_passed_by``).
 _FIRST_UNPASSED_SQL = (
@@ -110,7 +100,7 @@ _FIRST_UNPASSED_SQL = (
     " ORDER BY t.queued_at, t.id LIMIT 1"
 )
 _SLOT_SQL = (
-    f"SELECT ({_MISSING_SQL}), {_HELD_BY_OTHERS_SQL} FROM labeling_task t"  # noqa: S608
+    f"SELECT ({JUDGEMENTS_MISSING_SQL}), {_HELD_BY_OTHERS_SQL} FROM labeling_task t"  # noqa: S608
     " JOIN labeling_project p ON p.id = t.project_id JOIN labeling_taskjudgementcounts j ON j.task_id = t.id"
     " WHERE t.id = %(task)s"
 )

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from labeling.access import get_candidate_for_user
 from labeling.models import Candidate, Membership, Preference, Task, Vote
+from labeling.models.counts import JUDGEMENTS_MISSING_SQL
 from labeling.signals import task_completed, task_completion_announce
 
 
@@ -113,16 +114,8 @@ VOTE_WITHDRAW_WITH_HISTORY_SQL = (
 # SQLite: the history of the vote just written, from its row, in the vote's transaction.
 VOTE_HISTORY_OF_ROW_SQL = f"{_VOTE_HISTORY_INSERT} FROM labeling_vote written WHERE id = %(vote)s"
 
-# When a task is full (the queue's ORM form is labeling/selectors.py's ``with_judgements_missing``), read from the
-# counts the database keeps (TaskJudgementCounts, ``j``) and its project's settings (``p``): each candidate has the
-# project's overlap of cast votes, and where judgements disagree (a candidate's votes are split, or the task's best
-# picks differ) the most judgements per item: a disputed item takes one more judgement at a time. A task without
-# candidates counts 0 votes, below any overlap.
-_TASK_FULL_SQL = (
-    "j.fewest_votes >= p.votes_per_candidate"
-    " AND NOT COALESCE(j.fewest_split_votes < p.max_judgements, FALSE)"
-    " AND NOT (j.picks_differ AND j.fewest_votes < p.max_judgements)"
-)
+# When a task is full: the completion rule's SQL (labeling/models/counts.py) says it needs nobody more.
+_TASK_FULL_SQL = f"({JUDGEMENTS_MISSING_SQL}) <= 0"
 
 
 def _status_sync_sql(*, task: str) -> str:

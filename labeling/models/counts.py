@@ -42,6 +42,22 @@ class TaskJudgementCounts(models.Model):
         return f"task {self.task_id}: fewest {self.fewest_votes} votes"
 
 
+# The completion rule in SQL, for the hand-written statements of the vote and of the press of Next (their ORM form
+# is labeling/selectors.py's ``with_judgements_missing``): how many more people a task needs, read from its counts
+# (``j``) and its project's settings (``p``). The overlap less its least-voted candidate's cast votes, or one more
+# while its judgements disagree (a candidate's votes are split, or its best picks differ), up to the most judgements
+# per item. The task is full when this is 0 or less; a task without candidates counts 0 votes, below any overlap.
+# CASE for GREATEST, which SQLite lacks.
+_DISPUTED_SQL = (
+    "CASE WHEN j.fewest_split_votes < p.max_judgements"
+    " OR (j.picks_differ AND j.fewest_votes < p.max_judgements) THEN 1 ELSE 0 END"
+)
+JUDGEMENTS_MISSING_SQL = (
+    f"CASE WHEN p.votes_per_candidate - j.fewest_votes > {_DISPUTED_SQL}"
+    f" THEN p.votes_per_candidate - j.fewest_votes ELSE {_DISPUTED_SQL} END"
+)
+
+
 # Every count again from the rows themselves; the same statements as migration 0016's, which made the first counts.
 _RECOUNT_TASK_VOTES_SQL = (
     "UPDATE labeling_taskjudgementcounts SET"
