@@ -52,8 +52,8 @@ def _lock_first(
 def task_claim_next(*, user, project: Project, skipped: Collection[int] = ()) -> Task | None:
     """Hold the next task for the user and return it, or None when nothing is open to them.
 
-    The user's own unfinished hold comes first; otherwise the first task of ``queue_for`` (gold mixed in at the
-    project's share, skipped tasks last); none for a paused member. Holds expire after QUEUE_RESERVATION_SECONDS;
+    The user's own unfinished hold comes first; otherwise the first task of ``queue_order``'s parts (gold mixed in
+    at the project's share, skipped tasks last); none for a paused member. Holds expire after QUEUE_RESERVATION_SECONDS;
     one hold per user and project.
     """
     start = queue_marker_advance(user=user, project=project)
