@@ -121,7 +121,11 @@ def main() -> None:
     model = str(save_demo_model(settings.DEMO_MODEL_PATH))
     user = django.contrib.auth.get_user_model().objects.create_user("bench", password="unused-in-bench")
     project = Project.objects.create(
-        slug="bench", name="Bench", image_steps=STEPS, image_width=SIZE, image_height=SIZE,
+        slug="bench",
+        name="Bench",
+        image_steps=STEPS,
+        image_width=SIZE,
+        image_height=SIZE,
         candidates_per_task=CANDIDATES,
     )
     Membership.objects.create(user=user, project=project, role=Membership.Role.ANNOTATOR)

@@ -4,7 +4,7 @@
   PostgreSQL (bench/scale_data.py: 1,000,000 votes, 250,000 candidates, 62,500 tasks, 100 annotators,
   10 reviewers, 20,000 reviews, 50,000 picks), then ``VACUUM ANALYZE``d: this machine's PostgreSQL runs with
   autovacuum off, where a real server would have analysed the tables itself. Dropped at the end unless
-  BENCH_KEEP_DB=1.
+  BENCH_KEEP_DB=1; BENCH_REUSE_DB=1 measures a database kept so, as it is, without building it again.
 - ``manage.py serve --workers BENCH_WORKERS`` (default: one per CPU), DEBUG off, a connection pool per process.
 - Each page is requested BENCH_REQUESTS times (40) one after another, after 3 unmeasured requests, as the person
   who uses it: the dashboard, project and task pages and "Next task" as annotators (Next for a newcomer with
@@ -214,19 +214,21 @@ def main() -> None:
     import django
     import psycopg
 
-    from bench.scale_data import build, counts
+    from bench.scale_data import actors_built, build, counts
 
-    recreate_database(database_url)
+    reuse = os.environ.get("BENCH_REUSE_DB") == "1"
+    if not reuse:
+        recreate_database(database_url)
     django.setup()
     started = time.perf_counter()
-    actors = build()
+    actors = actors_built() if reuse else build()
     built_s = time.perf_counter() - started
     from labeling.tasks import count_projects
 
     count_projects()  # as the beat does every PROJECT_COUNTS_SECONDS in production
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-        print(f"built in {built_s:.0f} s: {counts(conn.cursor())}", flush=True)
+        print(f"{'reused' if reuse else f'built in {built_s:.0f} s'}: {counts(conn.cursor())}", flush=True)
         print("ran VACUUM ANALYZE: this machine's PostgreSQL has autovacuum off; a real server analyses itself")
     from django.db import connections
 
@@ -259,7 +261,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    if os.environ.get("BENCH_KEEP_DB") != "1":
+    if os.environ.get("BENCH_KEEP_DB") != "1" and not reuse:
         recreate_database(database_url, create=False)
 
     for name, (_p50, p95) in results.items():

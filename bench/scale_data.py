@@ -263,6 +263,22 @@ def build() -> Actors:
     )
 
 
+def actors_built() -> Actors:
+    """The actors of a database that ``build`` filled before (BENCH_REUSE_DB)."""
+    from accounts.models import User
+
+    ids = dict(User.objects.filter(username__in=["staff", "rev0", f"ann{NEWCOMER:03d}", f"ann{VETERAN:03d}"])
+               .values_list("username", "pk"))  # fmt: skip
+    return Actors(
+        project_slug="scale",
+        text_slug="scale-text",
+        newcomer_id=ids[f"ann{NEWCOMER:03d}"],
+        veteran_id=ids[f"ann{VETERAN:03d}"],
+        reviewer_id=ids["rev0"],
+        staff_id=ids["staff"],
+    )
+
+
 def counts(cursor) -> dict[str, int]:
     """What was built, as the bench reports it."""
     found = {}

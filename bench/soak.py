@@ -17,7 +17,9 @@ Load (one asyncio process speaking raw HTTP/1.1 on keep-alive connections, logge
 - each reviewer takes the next answer from the review queue, opens it and accepts (50 %), corrects (30 %)
   or rejects (20 %) it;
 - everybody thinks SOAK_THINK_SECONDS (1.0, ±50 %) between actions; an empty queue is waited out;
-- ``/healthz`` is polled once a second on a fresh connection, as a load balancer does.
+- ``/healthz`` is polled once a second on a fresh connection, as a load balancer does;
+- ``VACUUM ANALYZE`` runs after seeding and every minute of the load, standing in for autovacuum, which this
+  machine's PostgreSQL runs without (a real server's would analyse the growing tables on its own).
 
 Figures:
 
@@ -66,10 +68,10 @@ from bench.soak_config import (  # noqa: E402
     WORKERS,
 )
 from bench.soak_dataset import compare, final_export  # noqa: E402
-from bench.soak_load import run_load  # noqa: E402
+from bench.soak_load import UPKEEP_SECONDS, run_load  # noqa: E402
 from bench.soak_processes import first_exports, rss_figures, stop, wait_until_healthy  # noqa: E402
 from bench.soak_seed import seed  # noqa: E402
-from bench.vote_load import free_port, production_env, recreate_database  # noqa: E402
+from bench.vote_load import free_port, production_env, recreate_database, vacuum_analyze  # noqa: E402
 
 
 def percentile_ms(latencies: list[float], share: float) -> float:
@@ -114,6 +116,7 @@ def main() -> None:
     print(f"preparing {database_url.rsplit('/', 1)[-1]} and {var_dir}", flush=True)
     recreate_database(database_url)
     annotators, reviewers = seed(var_dir / "media")
+    vacuum_analyze(database_url)
     subprocess.run(
         [sys.executable, "-m", "celery", "-A", "corral", "purge", "-f", "-Q", "default,exports,gpu"],
         cwd=ROOT, env=env, check=True, capture_output=True,
@@ -141,13 +144,16 @@ def main() -> None:
             f"server: manage.py serve, {WORKERS} processes; workers -Q default and -Q exports; "
             f"beat, exports every 60 s; "
             f"{ANNOTATORS} annotators, {REVIEWERS} reviewers, think {THINK_SECONDS} s; {SECONDS:.0f} s, "
-            f"memory baseline after {WARMUP_SECONDS:.0f} s; {os.cpu_count()} CPUs, "
+            f"memory baseline after {WARMUP_SECONDS:.0f} s; VACUUM ANALYZE after seeding and every "
+            f"{UPKEEP_SECONDS:.0f} s, as autovacuum would (off on this machine); {os.cpu_count()} CPUs, "
             f"load average before {os.getloadavg()[0]:.2f}",
             flush=True,
         )
         import uvloop
 
-        stats, pids, samples = uvloop.run(run_load(port, annotators, reviewers, launched))
+        stats, pids, samples = uvloop.run(
+            run_load(port, annotators, reviewers, launched, upkeep=lambda: vacuum_analyze(database_url))
+        )
 
         stop(launched.pop("beat"))
         # A warm shutdown lets a running export finish; one still running after 2 minutes is hung.
@@ -183,6 +189,11 @@ def main() -> None:
     else:
         print(f"kept {var_dir} and {database_url.rsplit('/', 1)[-1]}")
 
+    for heading, groups in (("page", stats.by_kind), ("minute of the load", stats.by_minute)):
+        print(f"p50 / p95 ms (requests) by {heading}:")
+        for name, latencies in sorted(groups.items()):
+            p50, p95 = percentile_ms(latencies, 0.5), percentile_ms(latencies, 0.95)
+            print(f"  {name}: {p50:.1f} / {p95:.1f} ({len(latencies)})")
     print(f"failure samples: {stats.samples}")
     print(f"healthz samples: {stats.healthz_samples}")
     print(f"exports during the run: {runs}")

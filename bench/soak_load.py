@@ -5,6 +5,7 @@ import random
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from bench.soak_processes import process_tree, rss_mb
 from bench.soak_seed import Person
 
 REQUEST_TIMEOUT_SECONDS = 30
+UPKEEP_SECONDS = 60.0  # autovacuum's default naptime
 TASK_PATH = re.compile(r"^/tasks/(\d+)/$")
 REVIEW_PATH = re.compile(r"^/review/([0-9a-f-]{36})/$")
 CANDIDATE_UID = re.compile(r"/candidates/([0-9a-f-]{36})/vote")
@@ -21,6 +23,9 @@ CANDIDATE_UID = re.compile(r"/candidates/([0-9a-f-]{36})/vote")
 @dataclass
 class Stats:
     latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
+    by_minute: dict[int, list[float]] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
     errors_5xx: int = 0
     other_failures: int = 0
     samples: list[str] = field(default_factory=list)
@@ -29,10 +34,32 @@ class Stats:
     healthz_non_200: int = 0
     healthz_samples: list[str] = field(default_factory=list)
 
+    def record(self, kind: str, began: float, latency: float) -> None:
+        self.latencies.append(latency)
+        self.by_kind.setdefault(kind, []).append(latency)
+        self.by_minute.setdefault(int((began - self.started) // 60), []).append(latency)
+
     def failure(self, what: str) -> None:
         self.other_failures += 1
         if len(self.samples) < 8:
             self.samples.append(what)
+
+
+REQUEST_KINDS = (
+    ("POST", re.compile(r"/next$"), "next"),
+    ("GET", re.compile(r"^/tasks/\d+/$"), "task"),
+    ("GET", re.compile(r"/image$"), "image"),
+    ("POST", re.compile(r"/preference$"), "pick"),
+    ("POST", re.compile(r"/vote$"), "vote"),
+    ("GET", re.compile(r"/review/$"), "review_next"),
+    ("GET", re.compile(r"^/review/[0-9a-f-]{36}/$"), "review_page"),
+    ("POST", re.compile(r"/save$"), "review_save"),
+)
+
+
+def kind_of(method: str, path: str) -> str:
+    """The page a request is for, for the soak's per-page latencies."""
+    return next((kind for verb, pattern, kind in REQUEST_KINDS if verb == method and pattern.search(path)), "other")
 
 
 class Connection:
@@ -68,7 +95,7 @@ class Connection:
             self.stats.failure(f"{method} {path}: {type(error).__name__}: {error}")
             self.close()
             return None
-        self.stats.latencies.append(time.perf_counter() - began)
+        self.stats.record(kind_of(method, path), began, time.perf_counter() - began)
         if headers.get("connection") == "close":
             self.close()
         if status >= 500:
@@ -197,10 +224,23 @@ async def poll_health(port: int, stop_at: float, stats: Stats) -> None:
         await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - began)))
 
 
+async def keep_up(upkeep: Callable[[], None], stop_at: float) -> None:
+    """The database's upkeep every UPKEEP_SECONDS while the load runs, off the event loop."""
+    while time.monotonic() + UPKEEP_SECONDS < stop_at:
+        await asyncio.sleep(UPKEEP_SECONDS)
+        await asyncio.to_thread(upkeep)
+
+
 async def run_load(
-    port: int, annotators: list[Person], reviewers: list[Person], launched: dict[str, subprocess.Popen]
+    port: int,
+    annotators: list[Person],
+    reviewers: list[Person],
+    launched: dict[str, subprocess.Popen],
+    *,
+    upkeep: Callable[[], None],
 ) -> tuple[Stats, dict[int, str], list[tuple[float, dict[int, float]]]]:
-    """Run the people until SOAK_SECONDS are up; RSS of every process is sampled every 5 s meanwhile."""
+    """Run the people until SOAK_SECONDS are up; RSS of every process is sampled every 5 s meanwhile, and
+    ``upkeep`` runs every UPKEEP_SECONDS."""
     stats = Stats()
     start = time.monotonic()
     stop_at = start + SECONDS
@@ -210,6 +250,7 @@ async def run_load(
         *(annotate(port, person, stop_at, stats) for person in annotators),
         *(review(port, person, stop_at, stats) for person in reviewers),
         poll_health(port, stop_at, stats),
+        keep_up(upkeep, stop_at),
     ]
     load = asyncio.gather(*people)
     next_report = start + 60
