@@ -7,9 +7,9 @@
   BENCH_KEEP_DB=1; BENCH_REUSE_DB=1 measures a database kept so, as it is, without building it again.
 - ``manage.py serve --workers BENCH_WORKERS`` (default: one per CPU), DEBUG off, a connection pool per process.
 - Each page is requested BENCH_REQUESTS times (40) one after another, after 3 unmeasured requests, as the person
-  who uses it: the dashboard, project and task pages and "Next task" as annotators (Next for a newcomer with
-  nothing judged and for a veteran with 20,000 finished tasks still open to others; each press starts with
-  nothing held for them, as a fresh press does), a vote and a pick on untouched tasks, the reviewer's next
+  who uses it: the dashboard, project and task pages and "Next task" as annotators (the project page and Next
+  for a newcomer with nothing judged and for a veteran with 20,000 finished tasks still open to others; each press
+  starts with nothing held for them, as a fresh press does), a vote and a pick on untouched tasks, the reviewer's next
   answer and a review save, and the admin's task and vote lists as staff.
 
 Ends with one ``<page>_p95_ms: …`` line per page and ``next_task_history_ratio: …`` (the veteran's p95 over the
@@ -159,6 +159,7 @@ def pages(port: int, actors, sql) -> list[Page]:
     return [
         Page("dashboard", veteran, lambda n: ("GET", "/", None, False), 200),
         Page("project", veteran, lambda n: ("GET", f"/p/{slug}/", None, False), 200),
+        Page("project_newcomer", newcomer, lambda n: ("GET", f"/p/{slug}/", None, False), 200),
         Page(
             "next_task",
             newcomer,

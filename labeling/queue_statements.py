@@ -72,13 +72,14 @@ _TASKS_SQL = (
     " ORDER BY t.queued_at, t.id LIMIT 1{lock}"
 )
 # How many of the queue's tasks are open to the person (``tasks_open_for``: slots held by others not considered),
-# counting up to a limit.
+# counting up to a limit. In the queue's order, so that PostgreSQL walks its index and stops at the limit: left free
+# to choose, it joined every task's candidates with the person's votes (300 ms for a newcomer at 62,500 tasks).
 _OPEN_COUNT_SQL = (
     "SELECT COUNT(*) FROM (SELECT 1 FROM labeling_task t JOIN labeling_project p ON p.id = t.project_id"  # noqa: S608
     " JOIN labeling_taskjudgementcounts j ON j.task_id = t.id"
     " WHERE t.project_id = %(project)s AND {part}"
     f" AND {_UNFINISHED_SQL.format(task='t.id', judge='%(user)s')} AND {_NOT_OWN_PROMPT_SQL}"
-    " LIMIT %(limit)s) counted"
+    " ORDER BY t.queued_at, t.id LIMIT %(limit)s) counted"
 )
 _AFTER_PLACE_SQL = " AND t.queued_at >= %(place_at)s AND (t.queued_at > %(place_at)s OR t.id > %(place_id)s)"
 # The queue's parts (``tasks_unheld_for``), each on its own so that PostgreSQL walks its index in the queue's order:

@@ -85,10 +85,12 @@ def task_claim_next(*, user, project: Project, skipped: Collection[int] = ()) ->
 
 
 def _handed_out_count(*, user, project: Project, gold: bool) -> None:
+    counted = {"handed_out": F("handed_out") + 1, "gold_handed_out": F("gold_handed_out") + int(gold)}
+    if QueueMarker.objects.filter(user=user, project=project).update(**counted):
+        return
+    # Their first hand-out in this project: make the marker (a concurrent press may make it first), then count.
     QueueMarker.objects.get_or_create(user=user, project=project)
-    QueueMarker.objects.filter(user=user, project=project).update(
-        handed_out=F("handed_out") + 1, gold_handed_out=F("gold_handed_out") + int(gold)
-    )
+    QueueMarker.objects.filter(user=user, project=project).update(**counted)
 
 
 def queue_marker_advance(*, user, project: Project) -> QueueStart:
@@ -106,9 +108,9 @@ def queue_marker_advance(*, user, project: Project) -> QueueStart:
     last_passed = passed.order_by("-queued_at", "-pk").values_list("queued_at", "pk").first()
     if last_passed is None:
         return start
-    QueueMarker.objects.update_or_create(
-        user=user, project=project, defaults={"queued_at": last_passed[0], "task_id": last_passed[1]}
-    )
+    place = {"queued_at": last_passed[0], "task_id": last_passed[1]}
+    if not QueueMarker.objects.filter(user=user, project=project).update(**place, updated_at=timezone.now()):
+        QueueMarker.objects.update_or_create(user=user, project=project, defaults=place)
     return replace(start, place=last_passed)
 
 
