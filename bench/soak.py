@@ -16,10 +16,11 @@ Load (one asyncio process speaking raw HTTP/1.1 on keep-alive connections, logge
   all bad 10 %), votes 👍/👎 on every candidate and, one time in ten, flips one of those votes;
 - each reviewer takes the next answer from the review queue, opens it and accepts (50 %), corrects (30 %)
   or rejects (20 %) it;
-- everybody thinks SOAK_THINK_SECONDS (1.0, ±50 %) between actions; an empty queue is waited out;
+- everybody arrives at a random moment of the first SOAK_RAMP_SECONDS (10), as a load tool's spawn rate spreads
+  its users, and thinks SOAK_THINK_SECONDS (1.0, ±50 %) between actions; an empty queue is waited out;
 - ``/healthz`` is polled once a second on a fresh connection, as a load balancer does;
-- ``VACUUM ANALYZE`` runs after seeding and every minute of the load, standing in for autovacuum, which this
-  machine's PostgreSQL runs without (a real server's would analyse the growing tables on its own).
+- ``VACUUM ANALYZE`` runs after seeding and ``ANALYZE`` every minute of the load, standing in for autovacuum,
+  which this machine's PostgreSQL runs without (a real server's would analyse the growing tables on its own).
 
 Figures:
 
@@ -60,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.soak_config import (  # noqa: E402
     ANNOTATORS,
+    RAMP_SECONDS,
     REVIEWERS,
     ROOT,
     SECONDS,
@@ -143,16 +145,17 @@ def main() -> None:
         print(
             f"server: manage.py serve, {WORKERS} processes; workers -Q default and -Q exports; "
             f"beat, exports every 60 s; "
-            f"{ANNOTATORS} annotators, {REVIEWERS} reviewers, think {THINK_SECONDS} s; {SECONDS:.0f} s, "
-            f"memory baseline after {WARMUP_SECONDS:.0f} s; VACUUM ANALYZE after seeding and every "
-            f"{UPKEEP_SECONDS:.0f} s, as autovacuum would (off on this machine); {os.cpu_count()} CPUs, "
+            f"{ANNOTATORS} annotators, {REVIEWERS} reviewers arriving over {RAMP_SECONDS:.0f} s, "
+            f"think {THINK_SECONDS} s; {SECONDS:.0f} s, "
+            f"memory baseline after {WARMUP_SECONDS:.0f} s; VACUUM ANALYZE after seeding and ANALYZE "
+            f"every {UPKEEP_SECONDS:.0f} s, as autovacuum would (off on this machine); {os.cpu_count()} CPUs, "
             f"load average before {os.getloadavg()[0]:.2f}",
             flush=True,
         )
         import uvloop
 
         stats, pids, samples = uvloop.run(
-            run_load(port, annotators, reviewers, launched, upkeep=lambda: vacuum_analyze(database_url))
+            run_load(port, annotators, reviewers, launched, upkeep=lambda: vacuum_analyze(database_url, vacuum=False))
         )
 
         stop(launched.pop("beat"))

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from bench.soak_config import IMAGE_PROJECT, SECONDS, TEXT_PROJECT, THINK_SECONDS
+from bench.soak_config import IMAGE_PROJECT, RAMP_SECONDS, SECONDS, TEXT_PROJECT, THINK_SECONDS
 from bench.soak_processes import process_tree, rss_mb
 from bench.soak_seed import Person
 
@@ -138,8 +138,13 @@ async def think() -> None:
     await asyncio.sleep(THINK_SECONDS * random.uniform(0.5, 1.5))
 
 
+async def arrive() -> None:
+    await asyncio.sleep(random.uniform(0, RAMP_SECONDS))
+
+
 async def annotate(port: int, person: Person, stop_at: float, stats: Stats) -> None:
     conn = Connection(port, person, stats)
+    await arrive()
     after = ""
     while time.monotonic() < stop_at:
         response = await conn.request("POST", f"/p/{IMAGE_PROJECT}/next", 302, {"after": after}, htmx=False)
@@ -179,6 +184,7 @@ async def annotate(port: int, person: Person, stop_at: float, stats: Stats) -> N
 
 async def review(port: int, person: Person, stop_at: float, stats: Stats) -> None:
     conn = Connection(port, person, stats)
+    await arrive()
     number = 0
     while time.monotonic() < stop_at:
         response = await conn.request("GET", f"/p/{TEXT_PROJECT}/review/", 302)

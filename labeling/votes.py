@@ -26,6 +26,7 @@ there it is a second statement in the same transaction.
 from uuid import UUID
 
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from labeling.access import get_candidate_for_user
@@ -268,11 +269,17 @@ def preference_record(*, user, task: Task, choice: str, chosen: Candidate | None
     if chosen is not None and chosen.task_id != task.pk:
         raise InvalidVote("That candidate belongs to another task.", task=task)
     with transaction.atomic():
-        # The status as it is now: the task may have failed since the page was loaded.
-        status = Task.objects.filter(pk=task.pk).values_list("status", flat=True).first()
+        # The status as it is now (the task may have failed since the page was loaded), and its candidates.
+        status, candidate_count = (
+            Task.objects.filter(pk=task.pk)
+            .annotate(candidate_count=Count("candidates"))
+            .order_by()
+            .values_list("status", "candidate_count")
+            .first()
+        ) or (None, 0)
         if refusal := judging_refusal(user=user, task=task, status=status):
             raise refusal
-        if task.candidates.count() < 2:
+        if candidate_count < 2:
             raise InvalidVote("Picking the best needs at least two candidates.", task=task)
         picked_before = Preference.objects.filter(user=user, task=task).exists()
         (preference,) = Preference.objects.bulk_create(
