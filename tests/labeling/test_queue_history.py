@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from labeling.models import Candidate, Membership, QueueMarker, Review, Task, TaskReservation, Vote
+from labeling.models import Candidate, Membership, Preference, QueueMarker, Review, Task, TaskReservation, Vote
 from labeling.tasks import count_projects
 from labeling.templatetags import review_tags
 from labeling.votes import vote_cast
@@ -245,3 +245,48 @@ def test_a_paused_annotators_presses_keep_their_place_for_their_return(client, w
     assert press_next(client, wide_project).url == wide_project.get_absolute_url()
     Membership.objects.filter(user=annotator).update(paused_at=None)
     assert press_next(client, wide_project).url == tasks[0].get_absolute_url()
+
+
+def test_a_pick_reads_the_same_queries_with_or_without_a_history(client, wide_project):
+    tasks = ready_tasks(wide_project, 30, candidates=4)
+    newcomer, veteran = member(wide_project, "newcomer"), member(wide_project, "veteran")
+    finish(veteran, tasks[:20])
+    Preference.objects.bulk_create(
+        Preference(user=veteran, task=task, choice=Preference.Choice.TIE) for task in tasks[:20]
+    )
+    counted = []
+    for user, task in ((newcomer, tasks[24]), (veteran, tasks[25])):
+        client.force_login(user)
+        chosen = task.candidates.first()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                reverse("labeling-preference", args=[task.pk]),
+                {"choice": "best", "chosen": str(chosen.uid)},
+                headers={"HX-Request": "true"},
+            )
+        assert response.status_code == 200
+        assert Preference.objects.get(user=user, task=task).chosen == chosen
+        counted.append(len(queries))
+    assert counted[0] == counted[1]
+
+
+def test_a_review_save_reads_the_same_queries_with_or_without_reviews_behind(client, text_project):
+    for number in range(14):
+        make_text_task(text_project, f"question {number}", ["an answer"])
+    Candidate.objects.update(review_state=Candidate.ReviewState.NEEDS_REVIEW)
+    answers = list(Candidate.objects.order_by("pk"))
+    newcomer = member(text_project, "newcomer", role=Membership.Role.REVIEWER)
+    veteran = member(text_project, "veteran", role=Membership.Role.REVIEWER)
+    Review.objects.bulk_create(
+        Review(reviewer=veteran, candidate=answer, decision=Review.Decision.ACCEPT, original_text=answer.text)
+        for answer in answers[:10]
+    )
+    counted = []
+    for user, answer in ((newcomer, answers[11]), (veteran, answers[12])):
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(reverse("labeling-review-save", args=[answer.uid]), {"decision": "accept"})
+        assert response.status_code == 302
+        assert Review.objects.filter(reviewer=user, candidate=answer).exists()
+        counted.append(len(queries))
+    assert counted[0] == counted[1]
