@@ -41,6 +41,17 @@ NEWCOMER = ANNOTATORS - 2
 VETERAN = ANNOTATORS - 1
 
 
+PROJECT_SLUG, TEXT_SLUG, STAFF_USERNAME = "scale", "scale-text", "staff"
+
+
+def annotator_username(number: int) -> str:
+    return f"ann{number:03d}"
+
+
+def reviewer_username(number: int) -> str:
+    return f"rev{number}"
+
+
 @dataclass
 class Actors:
     """Who the bench logs in as, and where they work."""
@@ -104,15 +115,17 @@ def build() -> Actors:
 
     call_command("migrate", verbosity=0)
     project = Project.objects.create(
-        slug="scale", name="Scale", votes_per_candidate=OVERLAP, candidates_per_task=CANDIDATES
+        slug=PROJECT_SLUG, name="Scale", votes_per_candidate=OVERLAP, candidates_per_task=CANDIDATES
     )
-    text = Project.objects.create(
-        slug="scale-text", name="Scale answers", kind=Project.Kind.TEXT, candidates_per_task=1
-    )
+    text = Project.objects.create(slug=TEXT_SLUG, name="Scale answers", kind=Project.Kind.TEXT, candidates_per_task=1)
     unusable = make_password(None)
-    annotators = User.objects.bulk_create(User(username=f"ann{n:03d}", password=unusable) for n in range(ANNOTATORS))
-    reviewers = User.objects.bulk_create(User(username=f"rev{n}", password=unusable) for n in range(REVIEWERS))
-    staff = User.objects.create(username="staff", password=unusable, is_staff=True, is_superuser=True)
+    annotators = User.objects.bulk_create(
+        User(username=annotator_username(n), password=unusable) for n in range(ANNOTATORS)
+    )
+    reviewers = User.objects.bulk_create(
+        User(username=reviewer_username(n), password=unusable) for n in range(REVIEWERS)
+    )
+    staff = User.objects.create(username=STAFF_USERNAME, password=unusable, is_staff=True, is_superuser=True)
     Membership.objects.bulk_create(Membership(user=user, project=project) for user in annotators)
     Membership.objects.bulk_create(
         Membership(user=user, project=text, role=Membership.Role.REVIEWER) for user in reviewers
@@ -267,16 +280,14 @@ def actors_built() -> Actors:
     """The actors of a database that ``build`` filled before (BENCH_REUSE_DB)."""
     from accounts.models import User
 
-    ids = dict(User.objects.filter(username__in=["staff", "rev0", f"ann{NEWCOMER:03d}", f"ann{VETERAN:03d}"])
-               .values_list("username", "pk"))  # fmt: skip
-    return Actors(
-        project_slug="scale",
-        text_slug="scale-text",
-        newcomer_id=ids[f"ann{NEWCOMER:03d}"],
-        veteran_id=ids[f"ann{VETERAN:03d}"],
-        reviewer_id=ids["rev0"],
-        staff_id=ids["staff"],
-    )
+    names = {
+        "newcomer_id": annotator_username(NEWCOMER),
+        "veteran_id": annotator_username(VETERAN),
+        "reviewer_id": reviewer_username(0),
+        "staff_id": STAFF_USERNAME,
+    }
+    ids = dict(User.objects.filter(username__in=names.values()).values_list("username", "pk"))
+    return Actors(project_slug=PROJECT_SLUG, text_slug=TEXT_SLUG, **{actor: ids[name] for actor, name in names.items()})
 
 
 def counts(cursor) -> dict[str, int]:
