@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from labeling.models import Candidate, Preference, Project, Review, ReviewQueueCounts, ReviewReservation, Task
+from labeling.models.queue import hand_out_count
 from labeling.review_selectors import (
     review_first_open,
     review_held_by,
@@ -60,18 +60,9 @@ def review_reserve_next(*, user, project: Project) -> Candidate | None:
                     unique_fields=["candidate", "user"],
                     update_fields=["expires_at"],
                 )
-                _handed_out_count(user=user, project=project, gold=gold)
+                hand_out_count(ReviewQueueCounts, user=user, project=project, gold=gold)
                 return locked
     return None
-
-
-def _handed_out_count(*, user, project: Project, gold: bool) -> None:
-    """Count a hand-out for the reviewer's gold schedule (ReviewQueueCounts); one statement once their row exists."""
-    counts = ReviewQueueCounts.objects.filter(user=user, project=project)
-    added = {"handed_out": F("handed_out") + 1, "gold_handed_out": F("gold_handed_out") + int(gold)}
-    if not counts.update(**added):
-        ReviewQueueCounts.objects.get_or_create(user=user, project=project)
-        counts.update(**added)
 
 
 def review_submit(

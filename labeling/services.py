@@ -4,10 +4,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.utils import timezone
 
 from labeling.models import MemberCounts, Project, ProjectCounts, QueueMarker, Task, TaskReservation, Vote
+from labeling.models.queue import hand_out_count
 from labeling.queue_statements import (
     QueueStart,
     queue_start_of,
@@ -79,18 +80,9 @@ def task_claim_next(*, user, project: Project, skipped: Collection[int] = ()) ->
                 continue
             TaskReservation.objects.filter(user=user, task__project=project).delete()
             TaskReservation.objects.create(task=task, user=user, expires_at=expires_at)
-            _handed_out_count(user=user, project=project, gold=task.gold is not None)
+            hand_out_count(QueueMarker, user=user, project=project, gold=task.gold is not None)
             return task
     return None
-
-
-def _handed_out_count(*, user, project: Project, gold: bool) -> None:
-    counted = {"handed_out": F("handed_out") + 1, "gold_handed_out": F("gold_handed_out") + int(gold)}
-    if QueueMarker.objects.filter(user=user, project=project).update(**counted):
-        return
-    # Their first hand-out in this project: make the marker (a concurrent press may make it first), then count.
-    QueueMarker.objects.get_or_create(user=user, project=project)
-    QueueMarker.objects.filter(user=user, project=project).update(**counted)
 
 
 def queue_marker_advance(*, user, project: Project) -> QueueStart:

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 
 from labeling.models.projects import Project
 from labeling.models.tasks import Candidate, Task
@@ -106,6 +107,18 @@ class ReviewQueueCounts(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.project}: {self.handed_out} answers handed out, {self.gold_handed_out} gold"
+
+
+def hand_out_count(counts: type[QueueMarker | ReviewQueueCounts], *, user, project: Project, gold: bool) -> None:
+    """Count one hand-out (``gold``: of a gold item) in the person's row of ``counts``, the annotator's QueueMarker or
+    the reviewer's ReviewQueueCounts: one statement once the row exists."""
+    rows = counts.objects.filter(user=user, project=project)
+    added = {"handed_out": F("handed_out") + 1, "gold_handed_out": F("gold_handed_out") + int(gold)}
+    if rows.update(**added):
+        return
+    # Their first hand-out in this project: make the row (a concurrent press may make it first), then count.
+    counts.objects.get_or_create(user=user, project=project)
+    rows.update(**added)
 
 
 class ReviewReservation(models.Model):
