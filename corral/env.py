@@ -86,8 +86,8 @@ def env_llm_servers(name: str) -> dict[str, dict[str, str]]:
         if not server or any(char.isspace() or char == "@" for char in server):
             raise ImproperlyConfigured(f"{name}: server name {server!r} must be non-empty, without spaces or '@'")
         if not isinstance(options, dict) or not isinstance(options.get("base_url"), str) or not options["base_url"]:
-            raise ImproperlyConfigured(f"{name}: server {server!r} needs a \"base_url\" string")
+            raise ImproperlyConfigured(f'{name}: server {server!r} needs a "base_url" string')
         if not isinstance(options.get("api_key", ""), str):
-            raise ImproperlyConfigured(f"{name}: the \"api_key\" of server {server!r} must be a string")
+            raise ImproperlyConfigured(f'{name}: the "api_key" of server {server!r} must be a string')
         checked[server] = {"base_url": options["base_url"], "api_key": options.get("api_key", "")}
     return checked

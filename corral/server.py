@@ -20,9 +20,7 @@ def asgi_application_path() -> str:
 
 
 def build_server(*, host: str, port: int, log_level: str = "info") -> uvicorn.Server:
-    config = uvicorn.Config(
-        asgi_application_path(), host=host, port=port, lifespan="off", **uvicorn_logging(log_level)
-    )
+    config = uvicorn.Config(asgi_application_path(), host=host, port=port, lifespan="off", **uvicorn_logging(log_level))
     return uvicorn.Server(config)
 
 

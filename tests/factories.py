@@ -71,6 +71,8 @@ def make_plain_task(project, *, candidates: int = 4, prompt: str = "a wren", gol
 def judged_at(judgement, at) -> None:
     """Backdate a vote, pick or review to ``at`` (created and updated), as if it had been made then."""
     type(judgement).objects.filter(pk=judgement.pk).update(created_at=at, updated_at=at)
+
+
 def make_arena_task(project, models: list[str], *, prompt: str = "a lighthouse", text: bool = False) -> Task:
     """A ready task of an arena whose candidates, in this on-screen order, come from ``models``."""
     task = Task.objects.create(project=project, prompt=prompt, source=Task.Source.BATCH, status=Task.Status.READY)

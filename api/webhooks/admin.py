@@ -43,8 +43,17 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     """The delivery log: written by events and the workers, read here; a failed delivery may be sent again."""
 
-    list_display = ["message_id", "event_type", "endpoint", "status", "attempts", "last_status_code", "short_error",
-                    "next_attempt_at", "created_at"]
+    list_display = [
+        "message_id",
+        "event_type",
+        "endpoint",
+        "status",
+        "attempts",
+        "last_status_code",
+        "short_error",
+        "next_attempt_at",
+        "created_at",
+    ]
     list_filter = ["status", "event_type", "endpoint__project"]
     search_fields = ["message_id", "endpoint__url"]
     list_select_related = ["endpoint__project"]

@@ -22,9 +22,7 @@ def subscribed_endpoints(*, event_type: str, endpoints: Iterable[WebhookEndpoint
     return [endpoint for endpoint in endpoints if endpoint.subscribes_to(event_type)]
 
 
-def webhook_event_record(
-    *, event_type: str, data: dict, endpoints: Iterable[WebhookEndpoint]
-) -> list[WebhookDelivery]:
+def webhook_event_record(*, event_type: str, data: dict, endpoints: Iterable[WebhookEndpoint]) -> list[WebhookDelivery]:
     """Write one delivery per endpoint (the outbox) and queue each once the transaction commits."""
     now = timezone.now()
     payload = {"type": event_type, "timestamp": now.isoformat(), "data": data}

@@ -46,9 +46,7 @@ class WebhookEndpoint(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["project", "url"], name="webhook_endpoint_one_per_project_url"),
-            models.CheckConstraint(
-                condition=Q(secret__startswith=WHSEC_PREFIX), name="webhook_endpoint_secret_whsec"
-            ),
+            models.CheckConstraint(condition=Q(secret__startswith=WHSEC_PREFIX), name="webhook_endpoint_secret_whsec"),
         ]
 
     def __str__(self) -> str:

@@ -20,4 +20,3 @@ def test_a_member_reads_the_api_docs_and_tries_a_call_with_their_session(login_p
     expect(answer.locator(".response-col_status")).to_have_text("200")
     expect(answer.locator(".microlight").first).to_contain_text('"slug": "birds"')
     assert hosts == {page.url.split("/")[2]}, f"requests left the site: {hosts}"
-

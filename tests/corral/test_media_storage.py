@@ -23,19 +23,25 @@ def test_the_local_disk_is_the_default():
 
 def test_a_storage_url_names_the_bucket_and_the_folder_inside_it():
     storage = media_storage(
-        storage_url="s3://team-media/corral/images", bucket="", endpoint_url="http://minio:9000", region="eu-west-1",
+        storage_url="s3://team-media/corral/images",
+        bucket="",
+        endpoint_url="http://minio:9000",
+        region="eu-west-1",
         link_seconds=60,
     )
     assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
-    assert storage["OPTIONS"].items() >= {
-        "bucket_name": "team-media",
-        "location": "corral/images",
-        "endpoint_url": "http://minio:9000",
-        "region_name": "eu-west-1",
-        "querystring_auth": True,
-        "querystring_expire": 60,
-        "default_acl": None,
-    }.items()
+    assert (
+        storage["OPTIONS"].items()
+        >= {
+            "bucket_name": "team-media",
+            "location": "corral/images",
+            "endpoint_url": "http://minio:9000",
+            "region_name": "eu-west-1",
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            "default_acl": None,
+        }.items()
+    )
 
 
 def test_the_usual_bucket_setting_works_too():

@@ -94,7 +94,13 @@ def test_it_exports_votes_picks_and_reviews_in_the_dataset_layout(oxen_repo, fee
     assert log[0].id == run.commit_id and run.batch in log[0].message
     # One annotators row per person and project: annie and bert in each of the two projects.
     assert run.counts == {
-        "votes": 4, "preferences": 9, "reviews": 3, "text_dpo": 2, "annotators": 4, "leaderboard": 0, "images": 8
+        "votes": 4,
+        "preferences": 9,
+        "reviews": 3,
+        "text_dpo": 2,
+        "annotators": 4,
+        "leaderboard": 0,
+        "images": 8,
     }
 
 

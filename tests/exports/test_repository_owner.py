@@ -45,7 +45,9 @@ def repository_held_elsewhere(oxen_repo):
 
 
 def test_export_oxen_refuses_a_repository_another_process_holds_and_loses_nothing(
-    repository_held_elsewhere, oxen_repo, one_vote  # noqa: F811
+    repository_held_elsewhere,
+    oxen_repo,
+    one_vote,  # noqa: F811
 ):
     with pytest.raises(CommandError, match="held by another process") as refused:
         call_command("export_oxen")

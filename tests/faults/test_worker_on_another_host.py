@@ -25,7 +25,14 @@ def files_under(root: Path) -> list[Path]:
 
 
 def test_images_made_by_a_worker_without_the_web_disk_reach_the_page_and_the_export(
-    project, annotator, demo_model_path, private_redis, processes, production_env, shared_database, tmp_path,
+    project,
+    annotator,
+    demo_model_path,
+    private_redis,
+    processes,
+    production_env,
+    shared_database,
+    tmp_path,
     s3_bucket,
 ):
     project.image_model = str(demo_model_path)
@@ -75,7 +82,11 @@ def test_images_made_by_a_worker_without_the_web_disk_reach_the_page_and_the_exp
         "OXEN_REMOTE": "",
     }
     exported = subprocess.run(
-        [sys.executable, "manage.py", "export_oxen"], cwd=ROOT, env=export_env, capture_output=True, text=True,
+        [sys.executable, "manage.py", "export_oxen"],
+        cwd=ROOT,
+        env=export_env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert exported.returncode == 0, exported.stdout + exported.stderr

@@ -217,7 +217,6 @@ def test_the_admin_requeues_failed_tasks_and_skips_the_others(image_project, ann
     assert not ready.generation_jobs.exists()
 
 
-
 def test_import_with_generate_queues_llm_answers_for_a_text_project(text_project, tmp_path, settings):
     settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
     path = tmp_path / "q.csv"
