@@ -61,24 +61,32 @@ class MemberCounts(models.Model):
         return f"{self.user} in {self.project}: {self.votes} votes before {self.counted_at:%H:%M}"
 
 
-class QueueMarker(models.Model):
-    """Where "Next task" starts looking for one annotator in one project.
+class HandOutCounts(models.Model):
+    """What a queue has handed one person in one project, counted as it hands out: the gold schedules read these
+    (labeling.selectors.gold_due, labeling.review_selectors) instead of counting the person's judgements, so a
+    press costs the same after 20,000 items as after none."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    handed_out = models.PositiveIntegerField(default=0)
+    gold_handed_out = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class QueueMarker(HandOutCounts):
+    """Where "Next task" starts looking for one annotator in one project, and what their queue handed them.
 
     Every ready task up to this place in the queue is one they have finished or may not judge, so the queue
     never walks their history again: a press costs the same after 20,000 tasks as after none. A task that joins
     the queue later (made ready, reopened) gets a later place (``Task.queued_at``) and so lands after it.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     # The place of the last task passed: (queued_at, id), the queue's order; null before any. Not a foreign key:
     # the task may go.
     queued_at = models.DateTimeField(null=True)
     task_id = models.BigIntegerField(null=True)
-    # What the queue has handed this person, counted as it hands out: the gold schedule reads these instead of
-    # counting their judgements (labeling.selectors.gold_due).
-    handed_out = models.PositiveIntegerField(default=0)
-    gold_handed_out = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -88,17 +96,8 @@ class QueueMarker(models.Model):
         return f"{self.user} in {self.project}: past task {self.task_id}"
 
 
-class ReviewQueueCounts(models.Model):
-    """What the review queue has handed one reviewer in one project, counted as it hands out.
-
-    The reviewer's gold schedule reads these (labeling.review_selectors), so a press costs the same after 20,000
-    reviews as after none; QueueMarker keeps the same counts for the annotator's queue.
-    """
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    handed_out = models.PositiveIntegerField(default=0)
-    gold_handed_out = models.PositiveIntegerField(default=0)
+class ReviewQueueCounts(HandOutCounts):
+    """What the review queue has handed one reviewer in one project."""
 
     class Meta:
         constraints = [
@@ -109,7 +108,7 @@ class ReviewQueueCounts(models.Model):
         return f"{self.user} in {self.project}: {self.handed_out} answers handed out, {self.gold_handed_out} gold"
 
 
-def hand_out_count(counts: type[QueueMarker | ReviewQueueCounts], *, user, project: Project, gold: bool) -> None:
+def hand_out_count(counts: type[HandOutCounts], *, user, project: Project, gold: bool) -> None:
     """Count one hand-out (``gold``: of a gold item) in the person's row of ``counts``, the annotator's QueueMarker or
     the reviewer's ReviewQueueCounts: one statement once the row exists."""
     rows = counts.objects.filter(user=user, project=project)
