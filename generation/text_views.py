@@ -3,6 +3,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from generation.selectors import job_latest_for_task
 from generation.text_services import (
     TextGenerationError,
     text_generation_enqueue_batch,
@@ -12,7 +13,7 @@ from labeling.access import Capability, get_project_for_user, get_task_for_user
 
 
 def _panel_context(task, error: str = "") -> dict:
-    return {"task": task, "job": task.generation_jobs.order_by("-created_at").first(), "error": error}
+    return {"task": task, "job": job_latest_for_task(task=task), "error": error}
 
 
 @require_GET

@@ -16,14 +16,9 @@ Capability = Membership.Capability
 
 
 def membership_for(*, user, project: Project) -> Membership | None:
-    """The user's membership of the project (None for outsiders), read once per project object: the access check,
-    the view and its templates of one request ask for it on the same object."""
-    if user.is_superuser:
-        return Membership(user=user, project=project, role=Membership.Role.MANAGER)
-    read = project.__dict__.setdefault("memberships_read", {})
-    if user.pk not in read:
-        read[user.pk] = Membership.objects.filter(user=user, project=project).first()
-    return read[user.pk]
+    """The user's membership of the project (None for outsiders), read once per project object
+    (``Membership.of``): the access check, the view and its templates of one request ask for it on the same object."""
+    return Membership.of(user, project)
 
 
 def _role_in(*, user, project_ref: str) -> Subquery:

@@ -40,7 +40,7 @@ def queue_start_of(*, user, project: Project) -> QueueStart:
         .values_list("queued_at", "task_id", "handed_out", "gold_handed_out")
         .first()
     )
-    paused = Membership.is_paused(user, project.pk)
+    paused = Membership.is_paused(user, project)
     if marker is None:
         return QueueStart(paused=paused)
     queued_at, task_id, handed_out, gold_handed_out = marker

@@ -60,7 +60,7 @@ def review_next(request, slug: str):
     project = get_project_for_user(user=request.user, slug=slug, capability=Capability.REVIEW)
     candidate = review_reserve_next(user=request.user, project=project)
     if candidate is None:
-        paused = Membership.is_paused(request.user, project.pk)
+        paused = Membership.is_paused(request.user, project)
         return render(request, "labeling/review_empty.html", {"project": project, "paused": paused})
     return redirect("labeling-review-answer", uid=candidate.uid)
 

@@ -338,11 +338,10 @@ def annotator_progress(*, user, project: Project) -> AnnotatorProgress:
 
 
 def task_candidates_for(*, user, task: Task) -> tuple[list[Candidate], Preference | None]:
-    """The task's candidates, each with the user's vote (``my_vote``) and pick (``is_best``), in three queries."""
-    candidates = list(task.candidates.all())
-    my_votes = dict(Vote.objects.filter(user=user, candidate__task=task).values_list("candidate_id", "value"))
+    """The task's candidates, each with the user's vote (``my_vote``) and pick (``is_best``), in two queries."""
+    my_vote = Vote.objects.filter(user=user.pk, candidate=OuterRef("pk")).values("value")
+    candidates = list(task.candidates.annotate(my_vote=Coalesce(Subquery(my_vote), Value(int(Vote.Value.WITHDRAWN)))))
     preference = Preference.objects.filter(user=user, task=task).first()
     for candidate in candidates:
-        candidate.my_vote = my_votes.get(candidate.pk, Vote.Value.WITHDRAWN)
         candidate.is_best = preference is not None and preference.chosen_id == candidate.pk
     return candidates, preference

@@ -75,7 +75,6 @@ def _task_context(request: HttpRequest, task: Task) -> dict:
         "judged_all": bool(candidates) and all(candidate.my_vote for candidate in candidates),
         "own_prompt": isinstance(refusal, OwnPromptForbidden),
         "paused": isinstance(refusal, JudgePaused),
-        "job": task.generation_jobs.order_by("-created_at").first(),
     }
 
 
@@ -83,7 +82,9 @@ def _task_context(request: HttpRequest, task: Task) -> dict:
 def task_detail(request, pk: int):
     task = get_task_for_user(user=request.user, pk=pk)
     may_manage = membership_for(user=request.user, project=task.project).can(Capability.MANAGE)
-    return render(request, "labeling/task.html", {**_task_context(request, task), "may_manage": may_manage})
+    # The generation job's state is shown above the grid, so only the whole page reads it, not the grid's re-renders.
+    job = task.generation_jobs.order_by("-created_at", "-pk").first()
+    return render(request, "labeling/task.html", {**_task_context(request, task), "may_manage": may_manage, "job": job})
 
 
 @require_GET
@@ -174,7 +175,7 @@ def task_preference(request, pk: int):
 def _go_to_next(request: HttpRequest, project: Project, *, leaving: str = "") -> HttpResponse:
     task = task_claim_next(user=request.user, project=project, skipped=request.session.get(SKIPPED_SESSION_KEY, []))
     if task is None:
-        if Membership.is_paused(request.user, project.pk):
+        if Membership.is_paused(request.user, project):
             messages.warning(request, PAUSED_MESSAGE.format(project=project.name))
         else:
             messages.info(request, f"Nothing is waiting for you in {project.name} right now. Thank you!")

@@ -228,13 +228,35 @@ class Membership(models.Model):
         return capability in self.CAPABILITIES[self.Role(self.role)]
 
     @classmethod
-    def is_paused(cls, user, project_id: int) -> bool:
+    def of(cls, user, project: Project) -> "Membership | None":
+        """The user's membership of the project (None for outsiders; a superuser acts as its manager), read once per
+        project object: the access check, the view, its templates and the pause check of one request share it."""
+        if user.is_superuser:
+            return cls(user=user, project=project, role=cls.Role.MANAGER)
+        read = project.__dict__.setdefault(_MEMBERSHIPS_READ, {})
+        if user.pk not in read:
+            read[user.pk] = cls.objects.filter(user=user, project=project).first()
+        return read[user.pk]
+
+    @classmethod
+    def is_paused(cls, user, project: Project) -> bool:
         """Whether a manager paused the user in the project: no tasks for them, and nothing they send is recorded.
-        A superuser acts as a manager everywhere and is never paused."""
-        return (
-            not user.is_superuser
-            and cls.objects.filter(user=user.pk, project=project_id, paused_at__isnull=False).exists()
-        )
+        A superuser acts as a manager everywhere and is never paused.
+
+        Answered from the membership already read for this project object (``of``, which the access check calls a
+        moment earlier in the same request) when there is one; else asked afresh, so that a service holding an
+        object for longer never acts on a pause read before it.
+        """
+        if user.is_superuser:
+            return False
+        read = project.__dict__.get(_MEMBERSHIPS_READ, {})
+        if user.pk in read:
+            return read[user.pk] is not None and read[user.pk].paused_at is not None
+        return cls.objects.filter(user=user.pk, project=project, paused_at__isnull=False).exists()
+
+
+# Where ``Membership.of`` keeps what it read, on the project object.
+_MEMBERSHIPS_READ = "memberships_read"
 
 
 class PromptBatch(models.Model):

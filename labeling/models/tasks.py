@@ -85,7 +85,7 @@ class Task(models.Model):
         )
 
     def judge_paused(self, user) -> bool:
-        return Membership.is_paused(user, self.project_id)
+        return Membership.is_paused(user, self.project)
 
     @staticmethod
     def judgeable_by_q(user, *, via: str = "", paused: bool | None = None) -> Q:

@@ -100,3 +100,16 @@ def test_a_superuser_is_never_paused(client, staff, project):
     task = make_ready_task(project)
     client.force_login(staff)
     assert client.post(reverse("labeling-task-next", args=[project.slug]))["Location"] == task.get_absolute_url()
+
+
+def test_a_pause_made_after_a_service_read_the_task_still_refuses_its_pick(annotator, project):
+    """The pause check reuses only the membership an access check read for the same request; a service that holds a
+    task object across a pause asks again."""
+    from labeling.votes import JudgePaused, preference_record
+
+    task = make_ready_task(project, candidates=2)
+    preference_record(user=annotator, task=task, choice="tie")
+    pause(annotator, project)
+    with pytest.raises(JudgePaused):
+        preference_record(user=annotator, task=task, choice="all_bad")
+    assert Preference.objects.get(user=annotator, task=task).choice == "tie"

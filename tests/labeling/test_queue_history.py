@@ -290,3 +290,18 @@ def test_a_review_save_reads_the_same_queries_with_or_without_reviews_behind(cli
         assert Review.objects.filter(reviewer=user, candidate=answer).exists()
         counted.append(len(queries))
     assert counted[0] == counted[1]
+
+
+def test_a_pick_reads_the_membership_once_and_no_generation_job(client, wide_project):
+    """The pick re-renders the grid only: the pause check reuses the membership the access check read, and the
+    generation job's panel, which the grid does not show, is not read."""
+    task = ready_tasks(wide_project, 1, candidates=4)[0]
+    client.force_login(member(wide_project, "picker"))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            reverse("labeling-preference", args=[task.pk]), {"choice": "tie"}, headers={"HX-Request": "true"}
+        )
+    assert response.status_code == 200 and 'aria-pressed="true"' in response.content.decode()
+    statements = [query["sql"] for query in queries]
+    assert sum('FROM "labeling_membership"' in sql for sql in statements) == 1, statements
+    assert not any("generation_generationjob" in sql for sql in statements), statements
