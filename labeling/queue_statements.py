@@ -2,7 +2,7 @@
 build (about 5 ms each on this project's 2-core machine) than the database to run (under 1 ms).
 
 The ORM form in labeling/selectors.py (``tasks_open_for``, ``tasks_unheld_for``, ``tasks_passed_by``) stays the
-rule's reference and serves the other readers (My progress, the held task); tests/labeling/test_queue_rule.py
+rule's reference and serves the other readers (My progress); tests/labeling/test_queue_rule.py
 holds the two forms to the same answers over tasks in every state an annotator meets. The judging rule's SQL for
 one task (may this person judge it) is the task-level part of labeling/votes.py's; the completion rule is the one
 SQL form both use (``JUDGEMENTS_MISSING_SQL``, labeling/models/counts.py), read from the counts the database keeps.
@@ -165,6 +165,19 @@ def task_first_open(
     now_param = connection.ops.adapt_datetimefield_value(now)
     params = _params(user=user, project=project, start=start, now=now_param, **params)
     return next(iter(Task.objects.raw(sql, params)), None)
+
+
+def task_held_open(*, user, project: Project, start: QueueStart, held_ids: Collection[int]) -> Task | None:
+    """The first of ``held_ids`` (the tasks the queue holds for the user) that is still open to them
+    (``tasks_open_for`` in SQL): a hold on a task they have since finished gives them nothing back."""
+    if start.paused or not held_ids:
+        return None
+    placeholders, params = _ids_sql("held", held_ids)
+    ordinary = _OPEN_PARTS_SQL[False].format(after=_AFTER_PLACE_SQL if start.place is not None else "")
+    sql = _TASKS_SQL.format(
+        part=f"(({_OPEN_PARTS_SQL[True]}) OR ({ordinary}))", only=f" AND t.id IN ({placeholders})", lock=""
+    )
+    return next(iter(Task.objects.raw(sql, _params(user=user, project=project, start=start, **params))), None)
 
 
 def task_first_unpassed(*, user, project: Project, start: QueueStart) -> tuple[datetime, int] | None:

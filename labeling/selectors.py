@@ -19,7 +19,7 @@ from labeling.models import (
     TaskReservation,
     Vote,
 )
-from labeling.queue_statements import QueueStart, queue_start_of, tasks_open_count
+from labeling.queue_statements import QueueStart, queue_start_of, task_held_open, tasks_open_count
 
 
 def projects_for_user(*, user) -> QuerySet[Project]:
@@ -206,10 +206,7 @@ def task_held_by(*, user, project: Project, start: QueueStart, now: datetime) ->
             "task_id", flat=True
         )
     )
-    if not held:  # most presses: only then is the queue's whole test worth building
-        return None
-    tasks = tasks_open_for(user=user, project=project, start=start).filter(pk__in=held)
-    return tasks.order_by("queued_at", "pk").first()
+    return task_held_open(user=user, project=project, start=start, held_ids=held)
 
 
 def gold_due(*, judged: int, gold_judged: int, share: float, seed: str) -> bool:

@@ -17,6 +17,7 @@ from labeling.queue_statements import (
     task_first_open,
     task_first_unpassed,
     task_has_slot_for,
+    task_held_open,
     tasks_open_count,
 )
 from labeling.selectors import (
@@ -130,6 +131,13 @@ def test_the_press_statements_and_the_querysets_agree(project, forbid, place, sk
             assert task_has_slot_for(user=me, project=project, task=task, now=now) == (task.pk in unheld_ids)
     if paused:
         assert not tasks_open_for(user=me, project=project, start=start).exists()
+    # The tasks the queue holds for me (each one alone, all, every other one): the first still open to me, both forms.
+    every_task = [task.pk for task in tasks]
+    for held_ids in [[pk] for pk in every_task] + [every_task, every_task[::2], every_task[1::2]]:
+        first_open = tasks_open_for(user=me, project=project, start=start).filter(pk__in=held_ids)
+        first_open = first_open.order_by("queued_at", "pk").values_list("pk", flat=True).first()
+        held_open = task_held_open(user=me, project=project, start=start, held_ids=held_ids)
+        assert (held_open.pk if held_open else None) == first_open, held_ids
 
     ready = Task.objects.filter(project=project, status=Task.Status.READY).order_by("queued_at", "pk")
     if place is not None:
