@@ -10,7 +10,8 @@ annotator sees (404, 403, 409, or 400 with a message). The SQL here is the one h
 
 Completion and reopening are one conditional update run after the vote or pick that may cause them, in
 autocommit. It reads the task's judgement counts, which the database keeps exact as votes and picks are written
-(labeling/models/counts.py), when it runs, so whichever of several concurrent votes runs last sees all of them.
+(labeling/models/counts.py), locked as the counting does, so syncs and recounts of a task take turns and whichever
+of several concurrent votes runs last sees all of them.
 A task is full when each candidate has the project's overlap of cast votes, and, where its judgements disagree, one
 more at a time up to the project's most judgements per item (adaptive overlap). A gold task
 completes by the same rule, so its status sets it apart from no other; the queue hands it out regardless.
@@ -119,29 +120,40 @@ VOTE_HISTORY_OF_ROW_SQL = f"{_VOTE_HISTORY_INSERT} FROM labeling_vote written WH
 _TASK_FULL_SQL = f"({JUDGEMENTS_MISSING_SQL}) <= 0"
 
 
-def _status_sync_sql(*, task: str) -> str:
+def _status_sync_sql(*, task: str, lock: bool) -> str:
     """Complete the ready task when full, reopen the complete task when not. A reopened task goes back in the queue
-    at its end (``queued_at``), after every annotator's QueueMarker, so the queue hands it out again."""
+    at its end (``queued_at``), after every annotator's QueueMarker, so the queue hands it out again.
+
+    ``lock``: the task's counts are read locked (PostgreSQL), as the counts' triggers lock them before a recount. The
+    lock waits for a vote being counted, and returns the counts as that vote left them: read from the statement's
+    snapshot instead, a sync that began before a later vote committed could reopen the task that vote had just
+    filled. Syncs and recounts of a task so take turns, each reading what the one before wrote. (SQLite writes one
+    transaction at a time.)
+    """
+    locked = " FOR UPDATE" if lock else ""
     return (
-        "UPDATE labeling_task SET updated_at = %(now)s,"  # noqa: S608
+        f"WITH j AS (SELECT * FROM labeling_taskjudgementcounts WHERE task_id = {task}{locked})"  # noqa: S608
+        " UPDATE labeling_task SET updated_at = %(now)s,"
         " queued_at = CASE WHEN status = %(complete)s THEN %(now)s ELSE queued_at END,"
         " status = CASE WHEN status = %(ready)s THEN %(complete)s ELSE %(ready)s END"
-        " FROM labeling_taskjudgementcounts j, labeling_project p"
-        f" WHERE labeling_task.id = {task} AND j.task_id = labeling_task.id AND p.id = labeling_task.project_id"
+        " FROM j, labeling_project p"
+        " WHERE labeling_task.id = j.task_id AND p.id = labeling_task.project_id"
         f" AND ((status = %(ready)s AND {_TASK_FULL_SQL}) OR (status = %(complete)s AND NOT ({_TASK_FULL_SQL})))"
         " RETURNING labeling_task.id, labeling_task.batch_id, labeling_task.status"
     )
 
 
-TASK_STATUS_SYNC_AFTER_VOTE_SQL = _status_sync_sql(
-    task="(SELECT c.task_id FROM labeling_candidate c WHERE c.id = %(candidate)s)"
-)
-TASK_STATUS_SYNC_SQL = _status_sync_sql(task="%(task)s")
+# The sync after a vote, of the voted candidate's task; the sync of a task. Each with its counts locked, or not.
+TASK_STATUS_SYNC_AFTER_VOTE_SQL = {
+    lock: _status_sync_sql(task="(SELECT c.task_id FROM labeling_candidate c WHERE c.id = %(candidate)s)", lock=lock)
+    for lock in (True, False)
+}
+TASK_STATUS_SYNC_SQL = {lock: _status_sync_sql(task="%(task)s", lock=lock) for lock in (True, False)}
 
 
-def _task_status_sync(cursor, sql: str, params: dict) -> None:
+def _task_status_sync(cursor, sql: dict[bool, str], params: dict) -> None:
     """Run a status sync statement; a completion it made is announced (task_completed) to whoever listens."""
-    cursor.execute(sql, params)
+    cursor.execute(sql[connection.features.has_select_for_update], params)
     synced = cursor.fetchone()
     if synced and synced[2] == Task.Status.COMPLETE and task_completed.has_listeners(Task):
         with transaction.atomic():

@@ -4,11 +4,12 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 from django.test import Client
 from django.urls import reverse
 
 from labeling.models import Membership, Project, ReviewReservation, Task, TaskReservation, Vote
+from labeling.votes import task_status_sync, vote_cast
 from tests.factories import make_ready_task, make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -169,3 +170,49 @@ def test_reviewers_pressing_next_together_never_share_a_slot(text_project):
     expected = {reverse("labeling-review-answer", args=[answer.uid]): 2 for answer in answers} | {None: 2}
     assert handed_out == expected
     assert Counter(ReviewReservation.objects.values_list("candidate_id", flat=True)) == {a.pk: 2 for a in answers}
+
+
+def test_a_sync_that_began_before_a_vote_filled_the_task_cannot_reopen_it(project):
+    """A withdrawal leaves its task one vote short; its status sync reopens the task, and before that sync commits,
+    another vote fills the task again. The vote waits for the sync (both take the task's counts locked), then its own
+    sync sees the reopened task full and completes it: the task ends complete, as its votes say."""
+    project.votes_per_candidate = 1
+    project.save()
+    task = make_ready_task(project, candidates=1)
+    candidate = task.candidates.get()
+    first, second = make_user("first"), make_user("second")
+    for user in (first, second):
+        Membership.objects.create(user=user, project=project)
+    vote_cast(user=first, candidate_uid=candidate.uid, value="up")
+    assert Task.objects.get(pk=task.pk).status == Task.Status.COMPLETE
+    # The withdrawal's statement has run; its sync has not yet.
+    Vote.objects.filter(user=first, candidate=candidate).update(value=Vote.Value.WITHDRAWN)
+
+    synced, commit = threading.Event(), threading.Event()
+
+    def withdrawal_sync():
+        try:
+            with transaction.atomic():
+                task_status_sync(task_id=task.pk)
+                synced.set()
+                commit.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    def filling_vote():
+        try:
+            vote_cast(user=second, candidate_uid=candidate.uid, value="down")
+        finally:
+            connections.close_all()
+
+    syncing = threading.Thread(target=withdrawal_sync)
+    syncing.start()
+    assert synced.wait(timeout=30)
+    voting = threading.Thread(target=filling_vote)
+    voting.start()
+    voting.join(timeout=2)  # without the lock, the vote and its sync are done by now, before the reopening commits
+    commit.set()
+    syncing.join(timeout=30)
+    voting.join(timeout=30)
+    assert not syncing.is_alive() and not voting.is_alive()
+    assert Task.objects.get(pk=task.pk).status == Task.Status.COMPLETE
