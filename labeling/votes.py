@@ -267,6 +267,16 @@ def task_status_sync(*, task_id: int) -> None:
         _task_status_sync(cursor, TASK_STATUS_SYNC_SQL, _task_params(task_id=task_id, now=db_now()))
 
 
+# A pick, one per user and task: the newest stands. Both times are written equal and an update keeps the first
+# created_at, so the row returned had its times differ exactly when the pick was there before.
+PREFERENCE_UPSERT_SQL = (
+    "INSERT INTO labeling_preference (user_id, task_id, choice, chosen_id, created_at, updated_at)"
+    " VALUES (%(user)s, %(task)s, %(choice)s, %(chosen)s, %(now)s, %(now)s)"
+    " ON CONFLICT (user_id, task_id) DO UPDATE SET choice = excluded.choice, chosen_id = excluded.chosen_id,"
+    " updated_at = excluded.updated_at RETURNING id, user_id, task_id, choice, chosen_id, created_at, updated_at"
+)
+
+
 def preference_record(*, user, task: Task, choice: str, chosen: Candidate | None = None) -> Preference:
     """The one writer of picks: the best candidate, a tie, or all bad, one per user and task (the newest stands).
 
@@ -293,17 +303,11 @@ def preference_record(*, user, task: Task, choice: str, chosen: Candidate | None
             raise refusal
         if candidate_count < 2:
             raise InvalidVote("Picking the best needs at least two candidates.", task=task)
-        picked_before = Preference.objects.filter(user=user, task=task).exists()
-        (preference,) = Preference.objects.bulk_create(
-            [Preference(user=user, task=task, choice=choice, chosen=chosen)],
-            update_conflicts=True,
-            unique_fields=["user", "task"],
-            update_fields=["choice", "chosen", "updated_at"],
-        )
+        params = {"user": user.pk, "task": task.pk, "choice": choice, "chosen": chosen.pk if chosen else None}
+        (stored,) = Preference.objects.raw(PREFERENCE_UPSERT_SQL, {**params, "now": db_now()})
         # An upsert sends no save signal, so its row of the audit trail is written here, from the row as stored.
-        stored = Preference.objects.get(pk=preference.pk)
         Preference.history.bulk_history_create(
-            [stored], update=picked_before, default_user=user, default_date=stored.updated_at
+            [stored], update=stored.created_at != stored.updated_at, default_user=user, default_date=stored.updated_at
         )
     task_status_sync(task_id=task.pk)
     return stored
