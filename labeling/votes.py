@@ -118,27 +118,37 @@ VOTE_HISTORY_OF_ROW_SQL = f"{_VOTE_HISTORY_INSERT} FROM labeling_vote written WH
 
 # When a task is full: the completion rule's SQL (labeling/models/counts.py) says it needs nobody more.
 _TASK_FULL_SQL = f"({JUDGEMENTS_MISSING_SQL}) <= 0"
+# The task (labeling_task), its counts (j) and its project (p) call for a change of status: full but ready, or
+# complete but no longer full.
+_STATUS_CHANGE_DUE_SQL = (
+    f"((labeling_task.status = %(ready)s AND {_TASK_FULL_SQL})"
+    f" OR (labeling_task.status = %(complete)s AND NOT ({_TASK_FULL_SQL})))"
+)
 
 
 def _status_sync_sql(*, task: str, lock: bool) -> str:
     """Complete the ready task when full, reopen the complete task when not. A reopened task goes back in the queue
     at its end (``queued_at``), after every annotator's QueueMarker, so the queue hands it out again.
 
-    ``lock``: the task's counts are read locked (PostgreSQL), as the counts' triggers lock them before a recount. The
-    lock waits for a vote being counted, and returns the counts as that vote left them: read from the statement's
-    snapshot instead, a sync that began before a later vote committed could reopen the task that vote had just
-    filled. Syncs and recounts of a task so take turns, each reading what the one before wrote. (SQLite writes one
+    ``lock``: where the statement's snapshot says a change is due (``due``), the task's counts are read again locked
+    (PostgreSQL), as the counts' triggers lock them before a recount, and the change is made only if they still call
+    for it. The lock waits for a vote being counted and returns the counts as it left them: from the snapshot alone,
+    a sync that began before a later vote committed could reopen the task that vote had just filled. Every change
+    of status and of counts so happens under the same lock, on what the one before wrote. A sync with nothing to
+    change (most) locks nothing, so it writes nothing and its commit waits for no disk. (SQLite writes one
     transaction at a time.)
     """
     locked = " FOR UPDATE" if lock else ""
     return (
-        f"WITH j AS (SELECT * FROM labeling_taskjudgementcounts WHERE task_id = {task}{locked})"  # noqa: S608
+        "WITH due AS (SELECT j.task_id FROM labeling_taskjudgementcounts j"  # noqa: S608
+        " JOIN labeling_task ON labeling_task.id = j.task_id JOIN labeling_project p ON p.id = labeling_task.project_id"
+        f" WHERE j.task_id = {task} AND {_STATUS_CHANGE_DUE_SQL}),"
+        f" j AS (SELECT * FROM labeling_taskjudgementcounts WHERE task_id IN (SELECT task_id FROM due){locked})"
         " UPDATE labeling_task SET updated_at = %(now)s,"
         " queued_at = CASE WHEN status = %(complete)s THEN %(now)s ELSE queued_at END,"
         " status = CASE WHEN status = %(ready)s THEN %(complete)s ELSE %(ready)s END"
         " FROM j, labeling_project p"
-        " WHERE labeling_task.id = j.task_id AND p.id = labeling_task.project_id"
-        f" AND ((status = %(ready)s AND {_TASK_FULL_SQL}) OR (status = %(complete)s AND NOT ({_TASK_FULL_SQL})))"
+        f" WHERE labeling_task.id = j.task_id AND p.id = labeling_task.project_id AND {_STATUS_CHANGE_DUE_SQL}"
         " RETURNING labeling_task.id, labeling_task.batch_id, labeling_task.status"
     )
 

@@ -216,3 +216,20 @@ def test_a_sync_that_began_before_a_vote_filled_the_task_cannot_reopen_it(projec
     voting.join(timeout=30)
     assert not syncing.is_alive() and not voting.is_alive()
     assert Task.objects.get(pk=task.pk).status == Task.Status.COMPLETE
+
+
+def test_a_sync_with_nothing_to_change_locks_and_writes_nothing(project):
+    """Most votes change no status: their sync takes no lock, so it needs no transaction id and its commit waits for
+    no disk; a sync that changes the status does take the lock."""
+    task = make_ready_task(project, candidates=2)
+
+    def transaction_id_after_sync():
+        with transaction.atomic(), connections["default"].cursor() as cursor:
+            task_status_sync(task_id=task.pk)
+            cursor.execute("SELECT pg_current_xact_id_if_assigned()")
+            return cursor.fetchone()[0]
+
+    assert transaction_id_after_sync() is None
+    Task.objects.filter(pk=task.pk).update(status=Task.Status.COMPLETE)  # complete without a vote: to be reopened
+    assert transaction_id_after_sync() is not None
+    assert Task.objects.get(pk=task.pk).status == Task.Status.READY
