@@ -2,7 +2,8 @@
 build (about 5 ms each on this project's 2-core machine) than the database to run (under 1 ms).
 
 The ORM form in labeling/selectors.py (``tasks_open_for``, ``tasks_unheld_for``, ``tasks_passed_by``) stays the
-rule's reference and serves the other readers (My progress); tests/labeling/test_queue_rule.py
+rule's reference and answers ``task_next_for`` (what the queue would give, without holding it); every page and
+press runs the statements here; tests/labeling/test_queue_rule.py
 holds the two forms to the same answers over tasks in every state an annotator meets. The judging rule's SQL for
 one task (may this person judge it) is the task-level part of labeling/votes.py's; the completion rule is the one
 SQL form both use (``JUDGEMENTS_MISSING_SQL``, labeling/models/counts.py), read from the counts the database keeps.

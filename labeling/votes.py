@@ -313,8 +313,14 @@ def preference_record(*, user, task: Task, choice: str, chosen: Candidate | None
             raise refusal
         if candidate_count < 2:
             raise InvalidVote("Picking the best needs at least two candidates.", task=task)
-        params = {"user": user.pk, "task": task.pk, "choice": choice, "chosen": chosen.pk if chosen else None}
-        (stored,) = Preference.objects.raw(PREFERENCE_UPSERT_SQL, {**params, "now": db_now()})
+        params = {
+            "user": user.pk,
+            "task": task.pk,
+            "choice": choice,
+            "chosen": chosen.pk if chosen else None,
+            "now": db_now(),
+        }
+        (stored,) = Preference.objects.raw(PREFERENCE_UPSERT_SQL, params)
         # An upsert sends no save signal, so its row of the audit trail is written here, from the row as stored.
         Preference.history.bulk_history_create(
             [stored], update=stored.created_at != stored.updated_at, default_user=user, default_date=stored.updated_at

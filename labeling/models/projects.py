@@ -185,6 +185,10 @@ class Project(models.Model):
             )
 
 
+# Where ``Membership.of`` keeps what it read, on the project object.
+_MEMBERSHIPS_READ = "memberships_read"
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         ANNOTATOR = "annotator", "Annotator"
@@ -253,10 +257,6 @@ class Membership(models.Model):
         if user.pk in read:
             return read[user.pk] is not None and read[user.pk].paused_at is not None
         return cls.objects.filter(user=user.pk, project=project, paused_at__isnull=False).exists()
-
-
-# Where ``Membership.of`` keeps what it read, on the project object.
-_MEMBERSHIPS_READ = "memberships_read"
 
 
 class PromptBatch(models.Model):
