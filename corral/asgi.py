@@ -7,9 +7,11 @@ process instead, one hop each way, through Django's whole middleware stack, whil
 on the event loop.
 """
 
+import contextvars
 import gc
 import importlib
 import os
+import threading
 
 from django.core.wsgi import get_wsgi_application
 
@@ -24,9 +26,29 @@ from django.conf import settings  # noqa: E402
 
 from corral.routing import websocket_urlpatterns  # noqa: E402
 
+
+class PerThreadContext:
+    """Runs each request in its thread's own lasting context, as a threaded WSGI server does.
+
+    a2wsgi runs every request in a fresh copy of the event loop's context, and Django keeps its per-thread objects
+    (the cache connections) in context-bound locals: without this, each request built them anew, a new connection
+    to Redis for every request that read the session cache or the API's rate limit.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.contexts = threading.local()
+
+    def __call__(self, environ, start_response):
+        context = getattr(self.contexts, "context", None)
+        if context is None:
+            context = self.contexts.context = contextvars.Context()
+        return context.run(self.app, environ, start_response)
+
+
 application = ProtocolTypeRouter(
     {
-        "http": WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS),
+        "http": WSGIMiddleware(PerThreadContext(django_wsgi_app), workers=settings.WEB_THREADS),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

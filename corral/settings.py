@@ -151,9 +151,10 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-# Database sessions: logging out deletes the row, which ends the session in every server process at once, and
-# nothing depends on Redis.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are database rows; with Redis, read through a cache there (Django's cached_db engine), which spares every
+# request a database statement. Logging out deletes both, which ends the session in every server process at once.
+# The cache (django-redis) ignores a Redis outage: sessions are then read from the database (docs/operations.md).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 # Single sign-on with OpenID Connect (accounts/sso.py), on when OIDC_ISSUER_URL is set: the provider's endpoints come
 # from <issuer>/.well-known/openid-configuration. Register <site>/accounts/sso/callback/ as the redirect URI.
 OIDC_ISSUER_URL = env_str("OIDC_ISSUER_URL")
@@ -295,6 +296,17 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"},
 }
+if REDIS_URL:
+    # The cached_db session engine's cache (SESSION_ENGINE). Short timeouts, and an unreachable Redis reads as a miss
+    # (logged) and a write there is skipped, so sessions come from the database instead of failing the request.
+    CACHES["sessions"] = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "sessions",
+        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+    }
+    SESSION_CACHE_ALIAS = "sessions"
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # Security: production values unless DEBUG; each can be overridden behind a proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None

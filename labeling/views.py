@@ -140,8 +140,10 @@ def candidate_vote(request, uid):
         task_id = Candidate.objects.filter(uid=uid).values_list("task_id", flat=True).get()
         return redirect(f"{reverse('labeling-task', args=[task_id])}#candidate-{uid}")
     # htmx sends the page's CSRF token as a header (base.html), so the swapped-in buttons need no masked copy of it,
-    # and nothing from the request: rendered without the context processors every page runs.
-    buttons = {"candidate": {"uid": uid, "my_vote": my_vote}, "csrf_in_headers": True}
+    # and nothing from the request: rendered without the context processors every page runs. The vote's own URL is
+    # the one just requested.
+    candidate = {"uid": uid, "my_vote": my_vote, "vote_url": request.path}
+    buttons = {"candidate": candidate, "csrf_in_headers": True}
     return HttpResponse(render_to_string("labeling/_vote_buttons.html", buttons))
 
 

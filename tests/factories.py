@@ -1,8 +1,12 @@
 """Factories: the plain functions that build objects for tests. Fixtures stay in the conftest files and call these."""
 
 import io
+from datetime import timedelta
+from importlib import import_module
 
+from django.conf import settings
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from PIL import Image
 
 from accounts.models import User
@@ -18,6 +22,18 @@ def member(project, username: str, role=Membership.Role.ANNOTATOR) -> User:
     user = make_user(username)
     Membership.objects.create(user=user, project=project, role=role)
     return user
+
+
+def session_store(session_key: str | None = None):
+    """A session as the configured engine keeps it (database rows; with Redis, read through its cache there)."""
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+
+
+def expire_session(session_key: str) -> None:
+    """Let a session run out, through its engine, so that its database row and its cached copy both say so."""
+    store = session_store(session_key)
+    store.set_expiry(timezone.now() - timedelta(seconds=1))
+    store.save()
 
 
 def png_bytes(shade: int = 0) -> bytes:

@@ -163,6 +163,10 @@ class Candidate(models.Model):
     def __str__(self) -> str:
         return f"{self.task_id}#{self.index}"
 
+    @property
+    def vote_url(self) -> str:
+        return reverse("labeling-vote", kwargs={"uid": self.uid})
+
     # An answer takes reviews while it waits for them; a gold answer also after that, from every reviewer it has
     # not had (its state follows the same rule as any answer's, so nothing on a page sets it apart).
     @property

@@ -1,13 +1,24 @@
-"""Who a request belongs to: sessions are database rows (Django's db engine), read on every request."""
+"""Who a request belongs to: sessions are database rows, read on every request; with Redis (production) through a
+cache there (Django's cached_db engine). Each test runs on both engines."""
 
-from datetime import timedelta
-
+import pytest
 from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+
+from tests.conftest import missing
+from tests.factories import expire_session, session_store
+
+
+@pytest.fixture(autouse=True, params=["db", "cached_db"])
+def session_engine(request, settings) -> str:
+    if request.param == "cached_db" and not settings.REDIS_URL:
+        missing("Redis (set REDIS_URL) for the cached_db session engine")
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{request.param}"
+    return request.param
 
 
 def logged_in(user) -> Client:
@@ -45,7 +56,7 @@ def test_logging_out_ends_the_session_for_every_copy_of_the_cookie(annotator):
 
 def test_an_expired_session_is_not_accepted(annotator):
     client = logged_in(annotator)
-    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    expire_session(client.session.session_key)
     response = client.get(reverse("labeling-dashboard"))
     assert response.status_code == 302 and "login" in response["Location"]
 
@@ -70,11 +81,25 @@ def test_a_deleted_user_is_logged_out(annotator):
     assert dashboard_status(client) == 302
 
 
-def test_a_logged_in_request_reads_its_session_and_user_once_and_nothing_of_the_login_throttle(annotator, project):
-    client = logged_in(annotator)
+def statements_of_a_page(client: Client) -> list[str]:
     with CaptureQueriesContext(connection) as queries:
         assert dashboard_status(client) == 200
-    tables = [query["sql"] for query in queries.captured_queries]
-    assert sum("django_session" in sql for sql in tables) == 1
-    assert sum('FROM "accounts_user"' in sql for sql in tables) == 1
-    assert not [sql for sql in tables if "axes_" in sql]
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_a_logged_in_request_reads_its_session_and_user_once_and_nothing_of_the_login_throttle(
+    annotator, project, session_engine
+):
+    statements = statements_of_a_page(logged_in(annotator))
+    # The cached engine wrote the session to its cache at login: the database is not asked for it.
+    assert sum("django_session" in sql for sql in statements) == (1 if session_engine == "db" else 0)
+    assert sum('FROM "accounts_user"' in sql for sql in statements) == 1
+    assert not [sql for sql in statements if "axes_" in sql]
+
+
+@pytest.mark.parametrize("session_engine", ["cached_db"], indirect=True)
+def test_a_session_missing_from_the_cache_is_read_from_the_database_once_and_cached_again(annotator, project):
+    client = logged_in(annotator)
+    caches["sessions"].delete(session_store(client.session.session_key).cache_key)  # evicted, or Redis restarted empty
+    assert sum("django_session" in sql for sql in statements_of_a_page(client)) == 1
+    assert sum("django_session" in sql for sql in statements_of_a_page(client)) == 0

@@ -2,11 +2,11 @@
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import expect
 
 from accounts.models import User
 from tests.accounts.conftest import PROVIDER_NAME
+from tests.factories import session_store
 
 pytestmark = pytest.mark.browser
 
@@ -46,9 +46,9 @@ def start_sso(page) -> None:
     page.get_by_role("link", name=f"Log in with {PROVIDER_NAME}").click()
 
 
-def session_of(page) -> SessionStore:
+def session_of(page):
     (cookie,) = [c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME]
-    return SessionStore(session_key=cookie["value"])
+    return session_store(cookie["value"])
 
 
 def test_a_first_sso_login_creates_the_account_and_lands_on_the_dashboard_with_no_project(

@@ -1,17 +1,13 @@
 """Every vote goes through Django's own stack: each kind of refusal answers as Django does and changes nothing,
 and whatever changes between two votes of one session is seen at the next one. Runs on SQLite and PostgreSQL."""
 
-from datetime import timedelta
-
 import pytest
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from labeling.models import Membership, Task, Vote
-from tests.factories import make_ready_task, make_user
+from tests.factories import expire_session, make_ready_task, make_user
 
 WRONG_TOKEN = "x" * 32  # the right form and length, but not the cookie's secret
 
@@ -74,7 +70,7 @@ def _refused_requests():
 
     def with_an_expired_session(task, annotator):
         browser = Browser(annotator, task)
-        Session.objects.filter(pk=browser.session_key).update(expire_date=timezone.now() - timedelta(seconds=1))
+        expire_session(browser.session_key)
         return browser.vote(task.candidates.first(), "up")
 
     refused = [
@@ -107,7 +103,10 @@ def _changes_between_two_votes():
     """What can change between two votes of one session; the second vote must see it."""
 
     def log_out(user, browser, project):
-        Session.objects.filter(pk=browser.session_key).delete()
+        """In another tab: the same session cookie logs out."""
+        other_tab = Client()
+        other_tab.cookies[settings.SESSION_COOKIE_NAME] = browser.session_key
+        assert other_tab.post(reverse("accounts-logout")).status_code == 302
 
     def deactivate(user, browser, project):
         user.is_active = False

@@ -1,0 +1,35 @@
+"""Production's session cache (Redis, through django-redis) is down: every read is a miss and every write is
+skipped, so sessions still log in, work and log out, from their database rows alone."""
+
+import socket
+
+from django.contrib.sessions.models import Session
+from django.urls import reverse
+
+from tests.accounts.test_sessions import dashboard_status, logged_in, same_session
+
+
+def test_with_redis_unreachable_sessions_still_log_in_work_and_log_out(annotator, project, settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        },
+    }
+    settings.SESSION_CACHE_ALIAS = "sessions"
+    client = logged_in(annotator)
+    copy = same_session(client)
+    assert dashboard_status(copy) == 200 and dashboard_status(client) == 200
+    client.post(reverse("accounts-logout"))
+    assert dashboard_status(copy) == 302
+    assert not Session.objects.exists()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: connections to it are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
