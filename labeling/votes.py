@@ -174,16 +174,21 @@ def db_now() -> object:
     return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
+# JUDGEABLE_CANDIDATE_SQL's parameters that are the same for every vote.
+_JUDGING_RULE_PARAMS = {
+    "typed": Task.Source.TYPED.value,
+    **{f"status_{n}": str(status) for n, status in enumerate(Task.JUDGEABLE_STATUSES)},
+    **{f"role_{n}": str(role) for n, role in enumerate(_ANNOTATING_ROLES)},
+}
+
+
 def judging_params(*, user, uid: UUID) -> dict:
-    params = {
+    return {
+        **_JUDGING_RULE_PARAMS,
         "uid": Candidate._meta.get_field("uid").get_db_prep_value(uid, connection),
         "user": user.pk,
         "superuser": bool(user.is_superuser),
-        "typed": Task.Source.TYPED.value,
     }
-    params.update({f"status_{n}": str(status) for n, status in enumerate(Task.JUDGEABLE_STATUSES)})
-    params.update({f"role_{n}": str(role) for n, role in enumerate(_ANNOTATING_ROLES)})
-    return params
 
 
 def _task_params(*, now, candidate_id: int | None = None, task_id: int | None = None) -> dict:
