@@ -15,9 +15,13 @@
   - paced: each annotator votes once a second (open loop: BENCH_USERS votes/s offered whatever the
     answers do) for BENCH_PACED_SECONDS (20); latency counts from when the vote was due;
   - votes: closed loop, each annotator on a keep-alive connection voting again as soon as answered,
-    for BENCH_SECONDS (30);
+    for BENCH_SECONDS (30) in all;
   - floor: the same closed loop on a minimal Django view in the same server (``bench/urls.py``: login
     required, CSRF checked, one row upserted), served only by this script's settings ``bench.settings``.
+  The two closed loops take turns in BENCH_ROUNDS (3) rounds of BENCH_SECONDS / BENCH_ROUNDS each, in the other
+  order every other round (votes, floor; floor, votes; …), each after its warm-up: this VM's speed drifts by
+  10-20 % within a minute, and one phase after the other put that drift into their ratio. Their rates are the
+  requests of all rounds over their seconds; their latency percentiles, the highest of the rounds.
 
 The closed loops run through wrk (``apt-get install wrk``) with a Lua script that cycles through the
 annotators' requests, one thread, so the server keeps most of the CPU; without wrk, one asyncio process
@@ -54,6 +58,7 @@ USERS = int(os.environ.get("BENCH_USERS", "64"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
 WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
 PACED_SECONDS = float(os.environ.get("BENCH_PACED_SECONDS", "20"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLOSE_GROUPS = os.environ.get("BENCH_CLOSE_GROUPS") == "1"
 OVERLAP = 3
 CANDIDATES_PER_TASK = 4
@@ -230,8 +235,8 @@ async def load(
     return results
 
 
-def wrk_load(port: int, annotators: list[Annotator], *, floor: bool, work: Path) -> WrkResults:
-    """The annotators' requests in turn (each one's next item), through wrk: a warm-up, then the measured run."""
+def wrk_requests_file(port: int, annotators: list[Annotator], *, floor: bool, work: Path) -> Path:
+    """The annotators' requests in turn (each one's next item), one per line, for wrk's script."""
     head = f"Host: 127.0.0.1:{port}\tOrigin: http://127.0.0.1:{port}\tHX-Request: true\t"
     head += "Content-Type: application/x-www-form-urlencoded\t"
     lines = []
@@ -246,11 +251,36 @@ def wrk_load(port: int, annotators: list[Annotator], *, floor: bool, work: Path)
             )
     requests_file = work / ("floor.txt" if floor else "votes.txt")
     requests_file.write_text("\n".join(lines) + "\n")
+    return requests_file
+
+
+def wrk_rounds(port: int, annotators: list[Annotator], *, work: Path) -> tuple[WrkResults, WrkResults]:
+    """The votes and the floor through wrk, taking turns in ROUNDS rounds, each after a warm-up; each kind's
+    requests run on from where its last round stopped, so no candidate is voted on twice."""
     script = work / "annotators.lua"
     script.write_text(WRK_SCRIPT)
-    warmup = wrk_run(port, requests_file, script, connections=USERS, seconds=WARMUP_SECONDS, offset=0)
-    return wrk_run(
-        port, requests_file, script, connections=USERS, seconds=SECONDS, offset=warmup.requests + warmup.errors
+    files = {floor: wrk_requests_file(port, annotators, floor=floor, work=work) for floor in (False, True)}
+    offsets = dict.fromkeys(files, 0)
+    rounds: dict[bool, list[WrkResults]] = {floor: [] for floor in files}
+    for number in range(ROUNDS):
+        for floor in (False, True) if number % 2 == 0 else (True, False):
+            for seconds, measured in ((WARMUP_SECONDS, False), (SECONDS / ROUNDS, True)):
+                results = wrk_run(port, files[floor], script, connections=USERS, seconds=seconds, offset=offsets[floor])
+                offsets[floor] += results.requests + results.errors
+                if measured:
+                    rounds[floor].append(results)
+    return combined(rounds[False]), combined(rounds[True])
+
+
+def combined(rounds: list[WrkResults]) -> WrkResults:
+    """Several rounds as one: all their requests over all their seconds; each percentile, the highest round's."""
+    return WrkResults(
+        requests=sum(r.requests for r in rounds),
+        seconds=sum(r.seconds for r in rounds),
+        errors=sum(r.errors for r in rounds),
+        p50_ms=max(r.p50_ms for r in rounds),
+        p95_ms=max(r.p95_ms for r in rounds),
+        p99_ms=max(r.p99_ms for r in rounds),
     )
 
 
@@ -269,13 +299,17 @@ def wait_until_serving(port: int, server: subprocess.Popen, timeout: float = 60)
     raise SystemExit("the server did not start")
 
 
-def phase(port: int, annotators: list[Annotator], *, floor: bool, work: Path) -> WrkResults:
-    """One measured phase, through wrk when it is installed, else through the asyncio client."""
+def closed_loops(port: int, annotators: list[Annotator], *, work: Path) -> tuple[WrkResults, WrkResults]:
+    """The votes' and the floor's closed loops: through wrk when it is installed, else the asyncio client, one
+    phase each."""
     if shutil.which("wrk"):
-        return wrk_load(port, annotators, floor=floor, work=work)
-    items_of = attrgetter("floor_bodies" if floor else "vote_paths")
-    results = uvloop.run(load(port, annotators, items_of, expected=204 if floor else 200, seconds=SECONDS))
-    return summarized(results, seconds=SECONDS)
+        return wrk_rounds(port, annotators, work=work)
+    return tuple(
+        summarized(
+            uvloop.run(load(port, annotators, attrgetter(items), expected=expected, seconds=SECONDS)), seconds=SECONDS
+        )
+        for items, expected in (("vote_paths", 200), ("floor_bodies", 204))
+    )
 
 
 def describe(name: str, results: WrkResults) -> None:
@@ -330,7 +364,8 @@ def main() -> None:
             f"server: manage.py serve, {WORKERS} worker processes; "
             f"load generator: {'wrk, 1 thread' if shutil.which('wrk') else '1 asyncio process'}; "
             f"{os.cpu_count()} CPUs, load average before {load_average[0]:.2f}; "
-            f"{SECONDS:.0f} s per phase after {WARMUP_SECONDS:.0f} s warm-up",
+            f"{SECONDS:.0f} s per closed loop in {ROUNDS if shutil.which('wrk') else 1} rounds, each after"
+            f" {WARMUP_SECONDS:.0f} s warm-up",
             flush=True,
         )
         paced_results = load(
@@ -338,11 +373,10 @@ def main() -> None:
         )
         paced = summarized(uvloop.run(paced_results), seconds=PACED_SECONDS)
         describe("paced", paced)
-        votes = phase(port, annotators, floor=False, work=Path(var_dir))
+        votes, floor = closed_loops(port, annotators, work=Path(var_dir))
         describe("votes", votes)
-        describe_stored(database_url)
-        floor = phase(port, annotators, floor=True, work=Path(var_dir))
         describe("floor", floor)
+        describe_stored(database_url)
     finally:
         server.terminate()
         server.wait(timeout=30)
