@@ -108,7 +108,8 @@ def staff(db) -> User:
     return make_user("stella", is_staff=True, is_superuser=True)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on now: free to serve on, and refused to connect to."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -119,7 +120,7 @@ def asgi_server(transactional_db):
     """The real ASGI app (HTTP and websockets) under uvicorn on a loopback port; yields its base URL."""
     from corral.server import build_server, serve
 
-    server = build_server(host="127.0.0.1", port=_free_port(), log_level="warning")
+    server = build_server(host="127.0.0.1", port=free_port(), log_level="warning")
     thread = threading.Thread(target=serve, args=(server,), daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

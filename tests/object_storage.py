@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from corral.media_storage import media_storage
-from tests.conftest import _free_port, missing
+from tests.conftest import free_port, missing
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "corral-test", "AWS_SECRET_ACCESS_KEY": "corral-test-secret"}
 REGION = "us-east-1"
@@ -75,7 +75,7 @@ def s3_endpoint():
     command = shutil.which("moto_server")
     if command is None:
         missing("moto_server (pip install 'moto[server]')")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [command, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

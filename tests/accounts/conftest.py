@@ -3,7 +3,6 @@
 skips here and fails in CI."""
 
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -12,18 +11,12 @@ import pytest
 import requests
 
 from accounts.sso import provider_configuration
-from tests.conftest import missing
+from tests.conftest import free_port, missing
 
 PROVIDER_DIR = Path(__file__).resolve().parent.parent / "oidc"
 CLIENT_ID = "corral-tests"
 CLIENT_SECRET = "corral-tests-client-secret-of-some-length"
 PROVIDER_NAME = "Example ID"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -35,7 +28,7 @@ def oidc_provider(asgi_server, settings):
         missing("node (for the OpenID provider of the SSO tests)")
     if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
         missing("the npm package oidc-provider (npm ci --prefix tests/oidc)")
-    port = _free_port()
+    port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     callback = f"{asgi_server}/accounts/sso/callback/"
     process = subprocess.Popen(

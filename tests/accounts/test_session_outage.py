@@ -1,12 +1,11 @@
 """Production's session cache (Redis, through django-redis) is down: every read is a miss and every write is
 skipped, so sessions still log in, work and log out, from their database rows alone."""
 
-import socket
-
 from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from tests.accounts.test_sessions import dashboard_status, logged_in, same_session
+from tests.conftest import free_port
 
 
 def test_with_redis_unreachable_sessions_still_log_in_work_and_log_out(annotator, project, settings):
@@ -15,7 +14,7 @@ def test_with_redis_unreachable_sessions_still_log_in_work_and_log_out(annotator
         **settings.CACHES,
         "sessions": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
             "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
         },
     }
@@ -26,10 +25,3 @@ def test_with_redis_unreachable_sessions_still_log_in_work_and_log_out(annotator
     client.post(reverse("accounts-logout"))
     assert dashboard_status(copy) == 302
     assert not Session.objects.exists()
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on: connections to it are refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -3,7 +3,6 @@ running tasks as they are queued."""
 
 import itertools
 import json
-import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,6 +17,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken
 from accounts.tokens import api_token_create
 from api.webhooks.models import WebhookDelivery
+from tests.conftest import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -91,12 +91,6 @@ class Receiver:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The README's first command, minus the install: migrate, seed, and serve on the embedded default."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -9,13 +8,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str) -> tuple[int, str]:

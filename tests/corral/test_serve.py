@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from labeling.models import Membership, Vote
-from tests.conftest import _free_port
+from tests.conftest import free_port
 from tests.factories import make_ready_task, make_user
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -90,7 +90,7 @@ def test_several_processes_serve_votes_and_log_no_requests_below_the_log_level(p
     client.force_login(annotator)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     env = production_env(tmp_path, LOG_LEVEL="WARNING", WEB_THREADS="2", DATABASE_POOL_SIZE="2")

@@ -1,4 +1,3 @@
-import socket
 import threading
 
 import oxen
@@ -12,6 +11,7 @@ from exports.lock import export_lock
 from exports.models import ExportRun
 from exports.run import export_run
 from labeling.models import Vote
+from tests.conftest import free_port
 from tests.exports.conftest import read_table
 from tests.factories import make_image_task
 
@@ -22,17 +22,11 @@ def one_vote(project, annotator) -> Vote:
     return Vote.objects.create(user=annotator, candidate=task.candidates.first(), value=1)
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.fault
 def test_an_unreachable_remote_fails_the_push_clearly_and_the_next_run_tries_again(
     oxen_repo, settings, one_vote, annotator
 ):
-    settings.OXEN_REMOTE = f"http://127.0.0.1:{_closed_port()}/corral/dataset"
+    settings.OXEN_REMOTE = f"http://127.0.0.1:{free_port()}/corral/dataset"
     settings.OXEN_API_KEY = "test-key"
 
     first = export_run()

@@ -23,7 +23,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import _free_port, missing
+from tests.conftest import free_port, missing
 from tests.generation.conftest import demo_model_path  # noqa: F401  (a session fixture shared with these tests)
 
 ROOT = Path(settings.BASE_DIR)
@@ -47,7 +47,7 @@ class PrivateRedis:
     """A redis-server of our own on a free loopback port, which the test may stop and start again."""
 
     def __init__(self, workdir: Path):
-        self.port = _free_port()
+        self.port = free_port()
         self.workdir = workdir
         self.process: subprocess.Popen | None = None
 
@@ -80,7 +80,7 @@ class PrivatePostgres:
     def __init__(self, root: Path):
         self.root = root
         self.data = root / "data"
-        self.port = _free_port()
+        self.port = free_port()
 
     def _as_postgres(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -216,7 +216,7 @@ class Server:
 
     env: dict[str, str]
     log_path: Path
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
     @property

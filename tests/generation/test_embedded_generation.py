@@ -6,7 +6,8 @@ import subprocess
 import sys
 import time
 
-from tests.corral.test_embedded_mode import ROOT, free_port
+from tests.conftest import free_port
+from tests.corral.test_embedded_mode import ROOT
 from tests.generation.fake_openai import FakeOpenAI, confident, start
 
 QUEUE_A_JOB = """
