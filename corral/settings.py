@@ -296,15 +296,15 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"},
 }
+# The cached_db session engine's cache (SESSION_ENGINE), less its Redis. Short timeouts, and an unreachable Redis
+# reads as a miss (logged) and a write there is skipped, so sessions come from the database instead of failing.
+SESSION_REDIS_CACHE = {
+    "BACKEND": "django_redis.cache.RedisCache",
+    "KEY_PREFIX": "sessions",
+    "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+}
 if REDIS_URL:
-    # The cached_db session engine's cache (SESSION_ENGINE). Short timeouts, and an unreachable Redis reads as a miss
-    # (logged) and a write there is skipped, so sessions come from the database instead of failing the request.
-    CACHES["sessions"] = {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "sessions",
-        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
-    }
+    CACHES["sessions"] = {**SESSION_REDIS_CACHE, "LOCATION": REDIS_URL}
     SESSION_CACHE_ALIAS = "sessions"
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
