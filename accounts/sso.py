@@ -24,6 +24,8 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
+from accounts.backends import CachedUserMixin
+
 logger = logging.getLogger(__name__)
 
 # The library's endpoint settings, and the discovery document's names for them.
@@ -71,7 +73,10 @@ def username_for_claims(email: str | None, claims: dict) -> str:
     return username
 
 
-class SsoBackend(OIDCAuthenticationBackend):
+class SsoBackend(CachedUserMixin, OIDCAuthenticationBackend):
+    """The library's backend; users cached as password log-ins' are, and inactive ones refused (the library's own
+    ``get_user`` skips Django's is_active check: a deactivated account would stay logged in)."""
+
     get_settings = staticmethod(sso_setting)
 
     def authenticate(self, request, **kwargs):
@@ -92,11 +97,6 @@ class SsoBackend(OIDCAuthenticationBackend):
         if claims.get("sub") != payload.get("sub"):
             raise SuspiciousOperation("The provider's user info is about another subject than its ID token.")
         return claims
-
-    def get_user(self, user_id):
-        # The library's get_user skips Django's is_active check: a deactivated account would stay logged in.
-        user = super().get_user(user_id)
-        return user if self.user_can_authenticate(user) else None
 
     def verify_claims(self, claims) -> bool:
         return bool(claims.get("email")) and claims.get("email_verified") is not False

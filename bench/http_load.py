@@ -109,20 +109,35 @@ async def annotate(
 
 WRK_SCRIPT = """
 local offset = tonumber(os.getenv("BENCH_WRK_OFFSET"))
+local expected = tonumber(os.getenv("BENCH_WRK_EXPECTED"))
 local requests = {}
 for line in io.lines(os.getenv("BENCH_WRK_REQUESTS")) do
   requests[#requests + 1] = line:gsub("\\t", "\\r\\n")
 end
+local threads = {}
+setup = function(thread)
+  threads[#threads + 1] = thread
+end
 local sent = 0
+unexpected = 0
 request = function()
   sent = sent + 1
   return requests[(offset + sent - 1) % #requests + 1]
 end
+response = function(status, headers, body)
+  if status ~= expected then
+    unexpected = unexpected + 1
+  end
+end
 done = function(summary, latency, requests)
   local errors = summary.errors
+  local unexpected = 0
+  for _, thread in ipairs(threads) do
+    unexpected = unexpected + thread:get("unexpected")
+  end
   io.write(string.format("wrk-result %d %d %d %.3f %.3f %.3f %d\\n", summary.requests, summary.duration,
     errors.connect + errors.read + errors.write + errors.timeout, latency:percentile(50) / 1000,
-    latency:percentile(95) / 1000, latency:percentile(99) / 1000, errors.status))
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000, unexpected))
 end
 """
 
@@ -142,16 +157,22 @@ class WrkResults:
 
 
 def wrk_run(
-    port: int, requests_file: Path, script: Path, *, connections: int, seconds: float, offset: int
+    port: int, requests_file: Path, script: Path, *, connections: int, seconds: float, offset: int, expected: int
 ) -> WrkResults:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "10s", "-s", str(script)]
-    env = {**os.environ, "BENCH_WRK_REQUESTS": str(requests_file), "BENCH_WRK_OFFSET": str(offset)}
+    env = {
+        **os.environ,
+        "BENCH_WRK_REQUESTS": str(requests_file),
+        "BENCH_WRK_OFFSET": str(offset),
+        "BENCH_WRK_EXPECTED": str(expected),
+    }
     output = subprocess.run(command + [f"http://127.0.0.1:{port}/"], env=env, capture_output=True, text=True)
     line = next((line for line in output.stdout.splitlines() if line.startswith("wrk-result")), None)
     if line is None:
         raise SystemExit(f"wrk failed: {output.stdout}{output.stderr}")
     requests, duration_us, socket_errors, p50, p95, p99, bad_status = line.split()[1:]
-    # Non-2xx answers count as errors; wrk counts them among its completed requests too.
+    # Any other status than the one expected (a redirect to the log-in page too) counts as an error; wrk counts
+    # those among its completed requests.
     return WrkResults(
         requests=int(requests) - int(bad_status),
         seconds=int(duration_us) / 1e6,

@@ -119,7 +119,7 @@ def seed() -> str:
 
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(manager.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.ACCOUNT_LOGIN_BACKEND
     session[HASH_SESSION_KEY] = manager.get_session_auth_hash()
     session.create()
     connections.close_all()

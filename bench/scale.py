@@ -120,7 +120,7 @@ def sessions_for(user_ids: list[int]) -> dict[int, str]:
     for user in User.objects.filter(pk__in=user_ids):
         session = store()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.ACCOUNT_LOGIN_BACKEND
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         keys[user.pk] = session.session_key

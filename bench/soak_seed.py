@@ -111,7 +111,7 @@ def seed(media_root: Path) -> tuple[list[Person], list[Person]]:
         for user in users:
             session = import_module(settings.SESSION_ENGINE).SessionStore()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[BACKEND_SESSION_KEY] = settings.ACCOUNT_LOGIN_BACKEND
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             result.append(Person(session_key=session.session_key, csrf_token=get_random_string(32)))

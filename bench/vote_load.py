@@ -182,7 +182,7 @@ def seed() -> list[Annotator]:
         offset = seat * (2 * CANDIDATES_PER_TASK if CLOSE_GROUPS else len(vote_groups[group]) // OVERLAP)
         session = session_store()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.ACCOUNT_LOGIN_BACKEND
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         votes = vote_groups[group][offset:] + vote_groups[group][:offset]
@@ -265,7 +265,15 @@ def wrk_rounds(port: int, annotators: list[Annotator], *, work: Path) -> tuple[W
     for number in range(ROUNDS):
         for floor in (False, True) if number % 2 == 0 else (True, False):
             for seconds, measured in ((WARMUP_SECONDS, False), (SECONDS / ROUNDS, True)):
-                results = wrk_run(port, files[floor], script, connections=USERS, seconds=seconds, offset=offsets[floor])
+                results = wrk_run(
+                    port,
+                    files[floor],
+                    script,
+                    connections=USERS,
+                    seconds=seconds,
+                    offset=offsets[floor],
+                    expected=204 if floor else 200,
+                )
                 offsets[floor] += results.requests + results.errors
                 if measured:
                     rounds[floor].append(results)

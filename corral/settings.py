@@ -177,10 +177,12 @@ if not (PASSWORD_LOGIN_ENABLED or SSO_ENABLED):
     raise ImproperlyConfigured(
         "PASSWORD_LOGIN is off and single sign-on (OIDC_ISSUER_URL) is not set: nobody could log in."
     )
+# Django's ModelBackend, its users cached in Redis where there is one (accounts/backends.py).
+ACCOUNT_LOGIN_BACKEND = "accounts.backends.CachedModelBackend"
 # Axes first: it refuses a locked-out log-in before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    *(["django.contrib.auth.backends.ModelBackend"] if PASSWORD_LOGIN_ENABLED else []),
+    *([ACCOUNT_LOGIN_BACKEND] if PASSWORD_LOGIN_ENABLED else []),
     "accounts.sso.SsoBackend",  # does nothing unless SSO_ENABLED
 ]
 LOGIN_URL = "accounts-login"
@@ -296,15 +298,18 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"},
 }
-# The cached_db session engine's cache (SESSION_ENGINE), less its Redis. Short timeouts, and an unreachable Redis
-# reads as a miss (logged) and a write there is skipped, so sessions come from the database instead of failing.
+# The caches in front of the database, less their Redis: the cached_db session engine's (SESSION_ENGINE) and the
+# logged-in users' (accounts/backends.py, kept a minute). Short timeouts, and an unreachable Redis reads as a miss
+# (logged) and a write there is skipped, so sessions and users come from the database instead of failing.
 SESSION_REDIS_CACHE = {
     "BACKEND": "django_redis.cache.RedisCache",
     "KEY_PREFIX": "sessions",
     "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
 }
+USER_REDIS_CACHE = {**SESSION_REDIS_CACHE, "KEY_PREFIX": "users", "TIMEOUT": 60}
 if REDIS_URL:
     CACHES["sessions"] = {**SESSION_REDIS_CACHE, "LOCATION": REDIS_URL}
+    CACHES["users"] = {**USER_REDIS_CACHE, "LOCATION": REDIS_URL}
     SESSION_CACHE_ALIAS = "sessions"
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 

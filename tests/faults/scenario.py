@@ -15,7 +15,7 @@ def session_for(user: User) -> str:
     """A logged-in session, as the login page would leave it; returns its key (the session cookie)."""
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.ACCOUNT_LOGIN_BACKEND
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key
