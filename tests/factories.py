@@ -13,6 +13,14 @@ from accounts.models import User
 from labeling.models import Candidate, Membership, Task
 
 
+def past_first_request(client):
+    """``client`` after one request: the first request after a log-in reads the user from the database, the next
+    ones from the users' cache (with Redis and PostgreSQL, accounts/backends.py), so tests that compare query
+    counts compare requests made after it."""
+    assert client.get("/").status_code == 200
+    return client
+
+
 def make_user(username: str, **extra) -> User:
     return User.objects.create_user(username=username, password="correct horse battery staple", **extra)
 

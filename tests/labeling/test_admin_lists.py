@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from labeling import admin_lists
 from labeling.models import Candidate, Task, Vote
-from tests.factories import member
+from tests.factories import member, past_first_request
 
 
 def add_votes(project, count: int, *, start: int = 0) -> None:
@@ -34,6 +34,7 @@ def test_the_task_list_shows_each_tasks_candidates_newest_first(client, staff, p
 def test_the_vote_list_runs_the_same_queries_however_many_votes(client, staff, project):
     add_votes(project, 3)
     client.force_login(staff)
+    past_first_request(client)
     with CaptureQueriesContext(connection) as few:
         client.get("/admin/labeling/vote/")
     add_votes(project, 40, start=3)
