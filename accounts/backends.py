@@ -44,12 +44,15 @@ class CachedUserMixin:
 
     def get_user(self, user_id):
         key = _cache_key(user_id)
-        cache = caches[USER_CACHE_ALIAS] if key else None
-        user = cache.get(key) if cache else None
-        if user is None:
+        if key is None:
             user = super().get_user(user_id)
-            if user is not None and cache:
-                cache.set(key, user)
+        else:
+            cache = caches[USER_CACHE_ALIAS]
+            user = cache.get(key)
+            if user is None:
+                user = super().get_user(user_id)
+                if user is not None:
+                    cache.set(key, user)
         return user if user is not None and self.user_can_authenticate(user) else None
 
 

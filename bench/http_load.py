@@ -131,13 +131,13 @@ response = function(status, headers, body)
 end
 done = function(summary, latency, requests)
   local errors = summary.errors
-  local unexpected = 0
+  local wrong_status = 0
   for _, thread in ipairs(threads) do
-    unexpected = unexpected + thread:get("unexpected")
+    wrong_status = wrong_status + thread:get("unexpected")
   end
   io.write(string.format("wrk-result %d %d %d %.3f %.3f %.3f %d\\n", summary.requests, summary.duration,
     errors.connect + errors.read + errors.write + errors.timeout, latency:percentile(50) / 1000,
-    latency:percentile(95) / 1000, latency:percentile(99) / 1000, unexpected))
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000, wrong_status))
 end
 """
 

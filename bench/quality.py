@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.sessions import logged_in_session_key  # noqa: E402
 from bench.vote_load import free_port, production_env, recreate_database, wait_until_serving  # noqa: E402
 
 ANNOTATORS = 100
@@ -86,10 +87,6 @@ def seed() -> str:
     import django
 
     django.setup()
-    from importlib import import_module
-
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
     from django.db import connection, connections, transaction
@@ -117,13 +114,9 @@ def seed() -> str:
     judgements = Vote.objects.count() + project.tasks.count() * OVERLAP
     print(f"seeded {judgements:,} judgements in {time.monotonic() - started:.1f} s", flush=True)
 
-    session = import_module(settings.SESSION_ENGINE).SessionStore()
-    session[SESSION_KEY] = str(manager.pk)
-    session[BACKEND_SESSION_KEY] = settings.ACCOUNT_LOGIN_BACKEND
-    session[HASH_SESSION_KEY] = manager.get_session_auth_hash()
-    session.create()
+    session_key = logged_in_session_key(manager)
     connections.close_all()
-    return session.session_key
+    return session_key
 
 
 def snapshot() -> float:

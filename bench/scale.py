@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.http_load import percentile_ms  # noqa: E402
+from bench.sessions import logged_in_session_key  # noqa: E402
 from bench.vote_load import (  # noqa: E402
     free_port,
     production_env,
@@ -108,23 +109,9 @@ def measure(page: Page) -> list[float]:
 
 
 def sessions_for(user_ids: list[int]) -> dict[int, str]:
-    from importlib import import_module
-
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-
     from accounts.models import User
 
-    store = import_module(settings.SESSION_ENGINE).SessionStore
-    keys = {}
-    for user in User.objects.filter(pk__in=user_ids):
-        session = store()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.ACCOUNT_LOGIN_BACKEND
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
-        keys[user.pk] = session.session_key
-    return keys
+    return {user.pk: logged_in_session_key(user) for user in User.objects.filter(pk__in=user_ids)}
 
 
 def pages(port: int, actors, sql) -> list[Page]:

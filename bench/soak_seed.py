@@ -1,9 +1,9 @@
 """The soak's data: two projects (images, answers), the people with sessions, and work for the whole run."""
 
 from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 
+from bench.sessions import logged_in_session_key
 from bench.soak_config import (
     ANNOTATORS,
     CANDIDATES_PER_TASK,
@@ -29,8 +29,6 @@ def seed(media_root: Path) -> tuple[list[Person], list[Person]]:
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
     from django.db import connections
@@ -107,15 +105,7 @@ def seed(media_root: Path) -> tuple[list[Person], list[Person]]:
             User(username=f"{prefix}{n}", password=make_password(None)) for n in range(count)
         )
         Membership.objects.bulk_create(Membership(user=user, project=project, role=role) for user in users)
-        result = []
-        for user in users:
-            session = import_module(settings.SESSION_ENGINE).SessionStore()
-            session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = settings.ACCOUNT_LOGIN_BACKEND
-            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-            session.create()
-            result.append(Person(session_key=session.session_key, csrf_token=get_random_string(32)))
-        return result
+        return [Person(session_key=logged_in_session_key(user), csrf_token=get_random_string(32)) for user in users]
 
     annotators = people("soak-annotator", ANNOTATORS, images, Membership.Role.ANNOTATOR)
     reviewers = people("soak-reviewer", REVIEWERS, answers, Membership.Role.REVIEWER)

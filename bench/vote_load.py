@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.http_load import WRK_SCRIPT, Credentials, Results, WrkResults, annotate, summarized, wrk_run  # noqa: E402
+from bench.sessions import logged_in_session_key  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 USERS = int(os.environ.get("BENCH_USERS", "64"))
@@ -135,10 +136,6 @@ def seed() -> list[Annotator]:
     import django
 
     django.setup()
-    from importlib import import_module
-
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
     from django.utils.crypto import get_random_string
@@ -173,24 +170,18 @@ def seed() -> list[Annotator]:
 
     vote_groups, floor_groups = candidates_for("vote"), candidates_for("floor")
     paced_groups = candidates_for("paced", math.ceil(OVERLAP * (PACED_SECONDS + WARMUP_SECONDS) / CANDIDATES_PER_TASK))
-    session_store = import_module(settings.SESSION_ENGINE).SessionStore
     annotators = []
     for number, user in enumerate(users):
         group, seat = divmod(number, OVERLAP)
         # The three annotators of a group start a third of the way apart, as a queue would spread them; close
         # groups start two tasks apart, so each task completes a moment after the first of them reaches it.
         offset = seat * (2 * CANDIDATES_PER_TASK if CLOSE_GROUPS else len(vote_groups[group]) // OVERLAP)
-        session = session_store()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.ACCOUNT_LOGIN_BACKEND
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
         votes = vote_groups[group][offset:] + vote_groups[group][:offset]
         paced = paced_groups[group][seat::OVERLAP] + paced_groups[group]
         floor = floor_groups[group][offset:] + floor_groups[group][:offset]
         annotators.append(
             Annotator(
-                session_key=session.session_key,
+                session_key=logged_in_session_key(user),
                 csrf_token=get_random_string(32),
                 vote_paths=[vote_item(c) for c in votes],
                 paced_paths=[vote_item(c) for c in paced],

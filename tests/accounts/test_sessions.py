@@ -92,6 +92,10 @@ def statements_of_a_page(client: Client) -> list[str]:
     return [query["sql"] for query in queries.captured_queries]
 
 
+def user_loads(statements: list[str]) -> int:
+    return sum('FROM "accounts_user"' in sql for sql in statements)
+
+
 def test_a_logged_in_request_reads_its_session_and_user_once_and_nothing_of_the_login_throttle(
     annotator, project, session_engine
 ):
@@ -100,10 +104,6 @@ def test_a_logged_in_request_reads_its_session_and_user_once_and_nothing_of_the_
     assert sum("django_session" in sql for sql in statements) == (1 if session_engine == "db" else 0)
     assert user_loads(statements) == 1
     assert not [sql for sql in statements if "axes_" in sql]
-
-
-def user_loads(statements: list[str]) -> int:
-    return sum('FROM "accounts_user"' in sql for sql in statements)
 
 
 @pytest.mark.postgres
