@@ -1,15 +1,14 @@
-"""The one server application: websockets through Channels, plain HTTP through Django's WSGI handler.
+"""The ASGI application: websockets through Channels, plain HTTP through Django's WSGI handler.
 
-Django's own ASGI handler hops between the event loop and worker threads several times per
-request (and starts a thread for each one), which cost more CPU than the views themselves. Every
-view here is synchronous, so HTTP requests run whole on a fixed pool of WEB_THREADS threads per
-process instead, one hop each way, through Django's whole middleware stack, while websockets stay
-on the event loop.
+It serves everything in the embedded mode (one process, whose event loop also carries the in-memory channel layer)
+and the websockets in production, where HTTP goes to granian's WSGI workers (corral/wsgi.py, ``manage.py serve``).
+Django's own ASGI handler hops between the event loop and worker threads several times per request (and starts a
+thread for each one), which cost more CPU than the views themselves. Every view here is synchronous, so HTTP
+requests run whole on a fixed pool of WEB_THREADS threads per process instead, through Django's whole middleware
+stack, while websockets stay on the event loop.
 """
 
 import contextvars
-import gc
-import importlib
 import os
 import threading
 
@@ -25,6 +24,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from corral.routing import websocket_urlpatterns  # noqa: E402
+from corral.server import freeze_loaded_objects  # noqa: E402
 
 
 class PerThreadContext:
@@ -53,8 +53,4 @@ application = ProtocolTypeRouter(
     }
 )
 
-# What is loaded by now (Django, the apps, every view through the URLconf) lives as long as the process: frozen, the
-# garbage collector's full passes leave it out. Before, such a pass walked about 275,000 objects holding the GIL for
-# 150 ms every few hundred requests, a stall that every request in flight waited out (README, Performance).
-importlib.import_module(settings.ROOT_URLCONF)
-gc.freeze()
+freeze_loaded_objects()

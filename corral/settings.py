@@ -91,12 +91,20 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "corral.urls"
-# Threads per server process that run HTTP requests (corral/asgi.py); with a pool, give it as many connections.
-# Enough to overlap a request's database round trips, few enough to spare the GIL: on 2 cores, 3 served about a
-# third more votes a second than 8 (README, Performance).
+# Threads per server process that run HTTP requests (granian's WSGI workers in production, corral/asgi.py in the
+# embedded mode); with a pool, give it as many connections. Enough to overlap a request's database round trips, few
+# enough to spare the GIL (README, Performance).
 WEB_THREADS = env_int("WEB_THREADS", 3, minimum=1)
 ASGI_APPLICATION = "corral.asgi.application"
 WSGI_APPLICATION = "corral.wsgi.application"
+# Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses or networks, "*" for
+# any): the HTTP and the websocket server both take the client's address from them, as uvicorn's option of this name.
+FORWARDED_ALLOW_IPS = env_str("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Where pages open their websockets: empty for the page's own host (the proxy sends /ws/ to the websocket port),
+# or an origin such as wss://live.example.com or ws://127.0.0.1:8001 when the websocket server is reached directly.
+WEBSOCKET_ORIGIN = env_str("WEBSOCKET_ORIGIN").rstrip("/")
+if WEBSOCKET_ORIGIN and not WEBSOCKET_ORIGIN.startswith(("ws://", "wss://")):
+    raise ImproperlyConfigured(f"WEBSOCKET_ORIGIN must start with ws:// or wss://, got {WEBSOCKET_ORIGIN!r}")
 
 TEMPLATES = [
     {

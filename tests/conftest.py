@@ -6,8 +6,11 @@ with CORRAL_REQUIRE_SERVICES=1 (set by .ci/run) a missing one is an error.
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -173,3 +176,19 @@ def login_page(browser, asgi_server):
     yield _login
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory) -> Path:
+    """Static files collected once, as a release does: DEBUG off serves them from a manifest."""
+    root = tmp_path_factory.mktemp("static")
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY, "STATIC_ROOT": str(root)}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return root

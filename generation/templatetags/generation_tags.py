@@ -1,4 +1,5 @@
 from django import template
+from django.conf import settings
 
 from generation import images
 from generation.selectors import retry_allowed
@@ -19,3 +20,9 @@ def image_model_for(project: Project) -> dict:
 @register.simple_tag
 def can_retry(user, task: Task) -> bool:
     return retry_allowed(user=user, task=task)
+
+
+@register.simple_tag
+def websocket_origin() -> str:
+    """Where pages open their websockets (WEBSOCKET_ORIGIN); empty for the page's own host."""
+    return settings.WEBSOCKET_ORIGIN

@@ -42,9 +42,11 @@
 
     function connect() {
       var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+      // A path on this host (the proxy sends /ws/ to the websocket server), or a whole URL (WEBSOCKET_ORIGIN).
+      var url = /^wss?:\/\//.test(path) ? path : scheme + location.host + path;
       var socket;
       try {
-        socket = new WebSocket(scheme + location.host + path);
+        socket = new WebSocket(url);
       } catch (error) {
         degrade();
         return;

@@ -1,5 +1,7 @@
-"""The README's production command: ``manage.py serve --workers N`` on PostgreSQL and Redis."""
+"""The README's production command: ``manage.py serve --workers N`` on PostgreSQL and Redis: HTTP through granian's
+WSGI workers, websockets through their own server on the websocket port."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -10,12 +12,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from websockets.sync.client import connect
 
-from labeling.models import Membership, Vote
+from generation.models import GenerationJob
+from labeling.models import Membership, Task, Vote
 from tests.conftest import free_port
 from tests.factories import make_ready_task, make_user
 
@@ -48,7 +53,7 @@ def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def post(url: str, *, session: str, data: bytes) -> tuple[int, str]:
+def post(url: str, *, session: str, data: bytes, headers: dict[str, str] | None = None) -> tuple[int, str]:
     csrf = secrets.token_hex(16)
     request = urllib.request.Request(
         url,
@@ -59,6 +64,7 @@ def post(url: str, *, session: str, data: bytes) -> tuple[int, str]:
             "X-CSRFToken": csrf,
             "HX-Request": "true",
             "Content-Type": "application/x-www-form-urlencoded",
+            **(headers or {}),
         },
     )
     try:
@@ -82,19 +88,28 @@ def wait_until_serving(base: str, server: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"the server did not start: {log.read_text()[-3000:]}")
 
 
-def test_several_processes_serve_votes_and_log_no_requests_below_the_log_level(project, tmp_path):
+def test_several_processes_serve_votes_and_websockets_apart_and_log_no_requests_below_the_log_level(
+    project, tmp_path, static_root
+):
     annotator = make_user("serve-annotator")
     Membership.objects.create(user=annotator, project=project)
     candidates = list(make_ready_task(project).candidates.order_by("index"))
+    generating = Task.objects.create(project=project, prompt="an owl", source=Task.Source.BATCH, status="generating")
+    job = GenerationJob.objects.create(
+        task=generating, kind="image", status="running", progress_step=2, progress_total=8
+    )
     client = Client()
     client.force_login(annotator)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
 
-    port = free_port()
+    port, websocket_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    env = production_env(tmp_path, LOG_LEVEL="WARNING", WEB_THREADS="2", DATABASE_POOL_SIZE="2")
+    env = production_env(
+        tmp_path, LOG_LEVEL="WARNING", WEB_THREADS="2", DATABASE_POOL_SIZE="2", STATIC_ROOT=str(static_root)
+    )
     command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+    command += ["--websocket-port", str(websocket_port)]
     with log.open("w") as output:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     try:
@@ -104,14 +119,25 @@ def test_several_processes_serve_votes_and_log_no_requests_below_the_log_level(p
             status, body = post(url, session=session, data=b"value=up")
             assert status == 200, body
             assert 'class="vote-up" title="Good (u)" aria-pressed="true"' in body
+        # The task page's socket, opened from the page's origin on the websocket port.
+        headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}", "Origin": base}
+        with connect(f"ws://127.0.0.1:{websocket_port}/ws/jobs/{job.pk}/", additional_headers=headers) as socket:
+            assert json.loads(socket.recv(timeout=10)) == {"type": "progress", "step": 2, "total": 8}
+        # A failed log-in through a proxy on this machine (trusted by default) counts against the client's address.
+        login = f"{base}{reverse('accounts-login')}"
+        status, _ = post(
+            login, session="", data=b"username=nobody&password=wrong", headers={"X-Forwarded-For": "203.0.113.9"}
+        )
+        assert status == 200, log.read_text()[-3000:]
     finally:
         server.terminate()
         server.wait(timeout=30)
     assert sorted(Vote.objects.filter(user=annotator).values_list("candidate_id", "value")) == [
         (candidate.pk, Vote.Value.UP) for candidate in candidates
     ]
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["203.0.113.9"]
     output = log.read_text()
-    assert "production mode" in output
+    assert "production mode" in output and f"ws://127.0.0.1:{websocket_port}/ws/" in output
     # Request lines are at INFO (5xx at WARNING): with LOG_LEVEL=WARNING the answered votes leave none.
     assert "POST /candidates/" not in output
 

@@ -165,22 +165,6 @@ def shared_database(transactional_db) -> str:
     return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def static_root(tmp_path_factory) -> Path:
-    """Static files collected once, as a release does: DEBUG off serves them from a manifest."""
-    root = tmp_path_factory.mktemp("static")
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY, "STATIC_ROOT": str(root)}
-    done = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    return root
-
-
 @pytest.fixture
 def production_env(tmp_path, static_root):
     """``production_env(database_url=..., redis_url=..., **more)``: the environment of a production-mode
@@ -217,11 +201,17 @@ class Server:
     env: dict[str, str]
     log_path: Path
     port: int = field(default_factory=free_port)
+    # Production mode's websocket server; pages open their sockets there (WEBSOCKET_ORIGIN), as with no proxy.
+    websocket_port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def websocket_origin(self) -> str:
+        return f"ws://127.0.0.1:{self.websocket_port}"
 
     def log(self) -> str:
         return self.log_path.read_text()[-4000:] if self.log_path.exists() else ""
@@ -229,9 +219,10 @@ class Server:
     def start(self) -> None:
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "serve", "--port", str(self.port), "--no-worker"],
+                [sys.executable, "manage.py", "serve", "--port", str(self.port), "--no-worker"]
+                + ["--websocket-port", str(self.websocket_port)],
                 cwd=ROOT,
-                env=self.env,
+                env={"WEBSOCKET_ORIGIN": self.websocket_origin, **self.env},
                 stdout=log,
                 stderr=log,
             )

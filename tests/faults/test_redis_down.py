@@ -18,10 +18,10 @@ from tests.generation.fake_openai import FakeOpenAI, confident, start
 pytestmark = [pytest.mark.fault, pytest.mark.postgres]
 
 
-def watch_job(base_url: str, session_key: str, job_id: int) -> dict:
-    """Open the task page's progress socket and return its first message."""
-    uri = base_url.replace("http://", "ws://") + f"/ws/jobs/{job_id}/"
-    headers = {"Cookie": f"sessionid={session_key}", "Origin": base_url}
+def watch_job(server, session_key: str, job_id: int) -> dict:
+    """Open the task page's progress socket (on the websocket server, from the page's origin); its first message."""
+    uri = f"{server.websocket_origin}/ws/jobs/{job_id}/"
+    headers = {"Cookie": f"sessionid={session_key}", "Origin": server.base_url}
     with connect(uri, additional_headers=headers, open_timeout=10) as socket:
         return json.loads(socket.recv(timeout=10))
 
@@ -51,7 +51,7 @@ def test_votes_save_while_redis_is_down_and_live_updates_say_so_and_return_with_
     session = session_for(annotator)
     user = Annotator(server.base_url, session)
     assert health(user)["channel_layer"]["ok"] is True
-    assert watch_job(server.base_url, session, running_job.pk) == {"type": "progress", "step": 3, "total": 10}
+    assert watch_job(server, session, running_job.pk) == {"type": "progress", "step": 3, "total": 10}
 
     private_redis.stop()
 
@@ -63,7 +63,7 @@ def test_votes_save_while_redis_is_down_and_live_updates_say_so_and_return_with_
     page = user.request("GET", f"/tasks/{running_job.task_id}/")
     assert page.status == 200 and 'id="live-updates-notice"' in page.body
     with pytest.raises(InvalidStatus):
-        watch_job(server.base_url, session, running_job.pk)
+        watch_job(server, session, running_job.pk)
     down = health(user)
     assert down["channel_layer"]["ok"] is False and down["broker"]["ok"] is False
     assert down["database"]["ok"] is True
@@ -72,7 +72,7 @@ def test_votes_save_while_redis_is_down_and_live_updates_say_so_and_return_with_
 
     def socket_back():
         try:
-            return watch_job(server.base_url, session, running_job.pk)
+            return watch_job(server, session, running_job.pk)
         except (OSError, WebSocketException):
             return None
 

@@ -225,3 +225,16 @@ def test_import_with_generate_queues_llm_answers_for_a_text_project(text_project
     jobs = GenerationJob.objects.filter(task__project=text_project)
     assert sorted(jobs.values_list("kind", "status")) == [("text", "pending")] * 2
     assert set(Task.objects.filter(project=text_project).values_list("status", flat=True)) == {Task.Status.GENERATING}
+
+
+def test_with_a_websocket_origin_the_task_page_opens_its_socket_there(
+    image_project, annotator, client, settings, django_capture_on_commit_callbacks
+):
+    settings.WEBSOCKET_ORIGIN = "wss://live.corral.example"
+    client.force_login(annotator)
+    with django_capture_on_commit_callbacks():
+        response = post_prompt(client, image_project, "a heron")
+
+    page = client.get(response["Location"]).content.decode()
+    job = GenerationJob.objects.get()
+    assert f'data-socket-path="wss://live.corral.example/ws/jobs/{job.pk}/"' in page
