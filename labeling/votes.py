@@ -8,10 +8,11 @@ wrote nothing is the reason worked out, through the access helpers and the task'
 annotator sees (404, 403, 409, or 400 with a message). The SQL here is the one hand-written form of those rules;
 ``tests/labeling/test_judging_rule.py`` holds it to the same answers as ``Task.judgeable_by`` and the queue.
 
-Completion and reopening are one conditional update run after the vote or pick that may cause them, in
-autocommit. It reads the task's judgement counts, which the database keeps exact as votes and picks are written
-(labeling/models/counts.py), locked as the counting does, so syncs and recounts of a task take turns and whichever
-of several concurrent votes runs last sees all of them.
+Completion and reopening are one conditional update run after the vote or pick that may cause them. After a vote
+on PostgreSQL it is sent with the vote in one round trip (a pipeline) and runs in the vote's transaction; after a
+pick, in autocommit. It reads the task's judgement counts, which the database keeps exact as votes and picks are
+written (labeling/models/counts.py), locked as the counting does, so syncs and recounts of a task take turns and
+whichever of several concurrent votes runs last sees all of them.
 A task is full when each candidate has the project's overlap of cast votes, and, where its judgements disagree, one
 more at a time up to the project's most judgements per item (adaptive overlap). A gold task
 completes by the same rule, so its status sets it apart from no other; the queue hands it out regardless.
@@ -153,21 +154,25 @@ def _status_sync_sql(*, task: str, lock: bool) -> str:
     )
 
 
-# The sync after a vote, of the voted candidate's task; the sync of a task. Each with its counts locked, or not.
+# The sync after a vote, of the task of the candidate voted on (by the vote's own parameter, so that it can be sent
+# with the vote); the sync of a task. Each with its counts locked, or not.
 TASK_STATUS_SYNC_AFTER_VOTE_SQL = {
-    lock: _status_sync_sql(task="(SELECT c.task_id FROM labeling_candidate c WHERE c.id = %(candidate)s)", lock=lock)
+    lock: _status_sync_sql(task="(SELECT c.task_id FROM labeling_candidate c WHERE c.uid = %(uid)s)", lock=lock)
     for lock in (True, False)
 }
 TASK_STATUS_SYNC_SQL = {lock: _status_sync_sql(task="%(task)s", lock=lock) for lock in (True, False)}
 
 
-def _task_status_sync(cursor, sql: dict[bool, str], params: dict) -> None:
-    """Run a status sync statement; a completion it made is announced (task_completed) to whoever listens."""
-    cursor.execute(sql[connection.features.has_select_for_update], params)
-    synced = cursor.fetchone()
+def _completion_announce(synced: tuple | None) -> None:
+    """A completion a status sync made (its returned row) is announced (task_completed) to whoever listens."""
     if synced and synced[2] == Task.Status.COMPLETE and task_completed.has_listeners(Task):
         with transaction.atomic():
             task_completion_announce(task_id=synced[0], batch_id=synced[1])
+
+
+def _task_status_sync(cursor, sql: dict[bool, str], params: dict) -> None:
+    cursor.execute(sql[connection.features.has_select_for_update], params)
+    _completion_announce(cursor.fetchone())
 
 
 def db_now() -> object:
@@ -191,29 +196,33 @@ def judging_params(*, user, uid: UUID) -> dict:
     }
 
 
-def _task_params(*, now, candidate_id: int | None = None, task_id: int | None = None) -> dict:
-    return {
-        "candidate": candidate_id,
-        "task": task_id,
-        "ready": Task.Status.READY.value,
-        "complete": Task.Status.COMPLETE.value,
-        "now": now,
-    }
+def _task_params(*, now, task_id: int | None = None) -> dict:
+    return {"task": task_id, "ready": Task.Status.READY.value, "complete": Task.Status.COMPLETE.value, "now": now}
 
 
-def _written(cursor, *, withdraw: bool, params: dict) -> int | None:
-    """Write the vote (or its withdrawal) and its history; the id of the candidate whose vote it wrote, or None."""
+def _written_and_synced(*, withdraw: bool, params: dict) -> int | None:
+    """Write the vote (or its withdrawal) and its history, then bring the task's status up to date; the id of the
+    candidate whose vote was written, or None when nothing was (the sync then changed nothing that was not due)."""
+    sql = VOTE_WITHDRAW_WITH_HISTORY_SQL if withdraw else VOTE_UPSERT_WITH_HISTORY_SQL
+    sync_params = {**params, **_task_params(now=params["now"])}
     if connection.vendor == "postgresql":
-        cursor.execute(VOTE_WITHDRAW_WITH_HISTORY_SQL if withdraw else VOTE_UPSERT_WITH_HISTORY_SQL, params)
-        row = cursor.fetchone()
-        return row[0] if row else None
-    with transaction.atomic():
-        cursor.execute(VOTE_WITHDRAW_SQL if withdraw else VOTE_UPSERT_SQL, params)
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        cursor.execute(VOTE_HISTORY_OF_ROW_SQL, {"vote": row[0]})
-    return row[2]
+        # One round trip instead of two: on a busy server each wait for the database is a wait for the GIL too.
+        with connection.cursor() as vote, connection.cursor() as sync:
+            with connection.wrap_database_errors, connection.connection.pipeline():
+                vote.execute(sql, params)
+                sync.execute(TASK_STATUS_SYNC_AFTER_VOTE_SQL[True], sync_params)
+            written, synced = vote.fetchone(), sync.fetchone()
+        _completion_announce(synced)
+        return written[0] if written else None
+    with connection.cursor() as cursor:
+        with transaction.atomic():
+            cursor.execute(VOTE_WITHDRAW_SQL if withdraw else VOTE_UPSERT_SQL, params)
+            written = cursor.fetchone()
+            if written is None:
+                return None
+            cursor.execute(VOTE_HISTORY_OF_ROW_SQL, {"vote": written[0]})
+        _task_status_sync(cursor, TASK_STATUS_SYNC_AFTER_VOTE_SQL, sync_params)
+    return written[2]
 
 
 VOTE_REQUEST_NAMES = [value.request_name for value in Vote.Value]
@@ -252,27 +261,16 @@ def vote_cast(*, user, candidate_uid: UUID, value: str) -> Vote.Value:
         task = task_for_judging(user=user, uid=candidate_uid)
         raise InvalidVote(f"A vote must be one of: {', '.join(VOTE_REQUEST_NAMES)} (got {value!r}).", task=task)
     params = {**judging_params(user=user, uid=candidate_uid), "value": int(vote_value), "now": db_now()}
-    with connection.cursor() as cursor:
-        if vote_value == Vote.Value.WITHDRAWN:
-            candidate_id = _written(cursor, withdraw=True, params=params)
-            if candidate_id is not None:
-                _task_status_sync(
-                    cursor, TASK_STATUS_SYNC_AFTER_VOTE_SQL, _task_params(candidate_id=candidate_id, now=params["now"])
-                )
-            elif refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
-                raise refusal
+    withdraw = vote_value == Vote.Value.WITHDRAWN
+    if _written_and_synced(withdraw=withdraw, params=params) is None:
+        # Nothing written: explain why. Only an existing vote can be withdrawn; nothing to withdraw is no error.
+        if refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
+            raise refusal
+        if withdraw:
             return vote_value
-        candidate_id = _written(cursor, withdraw=False, params=params)
-        if candidate_id is None:
-            # Nothing written: explain why. Were nothing wrong any more (the task opened meanwhile), vote again.
-            if refusal := judging_refusal(user=user, task=task_for_judging(user=user, uid=candidate_uid)):
-                raise refusal
-            candidate_id = _written(cursor, withdraw=False, params=params)
-            if candidate_id is None:
-                raise TaskNotOpen("This task changed while you voted. Nothing was recorded; please vote again.")
-        _task_status_sync(
-            cursor, TASK_STATUS_SYNC_AFTER_VOTE_SQL, _task_params(candidate_id=candidate_id, now=params["now"])
-        )
+        # Were nothing wrong any more (the task opened meanwhile), vote again.
+        if _written_and_synced(withdraw=False, params=params) is None:
+            raise TaskNotOpen("This task changed while you voted. Nothing was recorded; please vote again.")
     return vote_value
 
 
