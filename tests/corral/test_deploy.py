@@ -44,13 +44,14 @@ def test_a_malformed_setting_names_the_variable(tmp_path):
 
 
 def test_a_websocket_origin_that_is_not_a_websocket_url_stops_start_up(tmp_path):
-    result = run_manage("check", env={"WEBSOCKET_ORIGIN": "https://live.corral.example"}, tmp_path=tmp_path)
+    env = {"DEBUG": "1", "WEBSOCKET_ORIGIN": "https://live.corral.example"}
+    result = run_manage("check", env=env, tmp_path=tmp_path)
     assert result.returncode != 0
     assert "WEBSOCKET_ORIGIN must start with ws:// or wss://, got 'https://live.corral.example'" in result.stderr
 
 
 def test_production_serve_refuses_one_port_for_http_and_websockets(tmp_path):
-    env = {"REDIS_URL": "redis://127.0.0.1:6379/15"}
+    env = {"DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/15"}
     result = run_manage("serve", "--port", "8123", "--websocket-port", "8123", env=env, tmp_path=tmp_path)
     assert result.returncode != 0
     assert "--websocket-port must differ from --port (8123)" in result.stderr

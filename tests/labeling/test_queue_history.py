@@ -10,7 +10,7 @@ from labeling.models import Candidate, Membership, Preference, QueueMarker, Revi
 from labeling.tasks import count_projects
 from labeling.templatetags import review_tags
 from labeling.votes import vote_cast
-from tests.factories import make_text_task, member
+from tests.factories import make_text_task, member, past_first_request
 
 
 def ready_tasks(project, count: int, *, candidates: int = 2, **fields) -> list[Task]:
@@ -185,6 +185,7 @@ def test_the_task_page_reads_the_same_queries_with_or_without_a_history(client, 
     counted = []
     for user in (newcomer, veteran):
         client.force_login(user)
+        past_first_request(client)
         with CaptureQueriesContext(connection) as queries:
             assert client.get(tasks[22].get_absolute_url()).status_code == 200
         counted.append(len(queries))
@@ -206,6 +207,7 @@ def test_review_next_reads_the_same_queries_with_or_without_reviews_behind(clien
     counted = []
     for user in (newcomer, veteran):
         client.force_login(user)
+        past_first_request(client)
         with CaptureQueriesContext(connection) as queries:
             assert client.get(reverse("labeling-review-next", args=[text_project.slug])).status_code == 302
         counted.append(len(queries))
