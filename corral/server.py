@@ -13,7 +13,10 @@ import gc
 import importlib
 import logging
 import multiprocessing
+import os
+import signal
 import socket
+import threading
 import time
 
 import django
@@ -99,14 +102,27 @@ def _wait_until_listening(host: str, port: int, process: multiprocessing.Process
 def serve_production(*, host: str, port: int, websocket_port: int, workers: int, log_level: str) -> None:
     """HTTP on ``port`` (granian, ``workers`` processes), websockets on ``websocket_port`` (uvicorn), until stopped.
 
-    granian handles SIGINT / SIGTERM and stops its workers; the websocket process is stopped with it.
+    granian handles SIGINT / SIGTERM and stops its workers; the websocket process is stopped with it. Should the
+    websocket process end by itself, HTTP is stopped too and RuntimeError raised, so that whatever supervises
+    ``serve`` starts both again rather than keep serving pages whose live updates cannot connect.
     """
     websockets = multiprocessing.get_context("spawn").Process(
         target=_websocket_server, args=(host, websocket_port, log_level), name="corral-websockets", daemon=True
     )
     websockets.start()
+    stopping = threading.Event()
+    lost = threading.Event()
+
+    def stop_when_websockets_end() -> None:
+        websockets.join()
+        if not stopping.is_set():
+            lost.set()
+            logger.error("the websocket server exited with %s: stopping HTTP too", websockets.exitcode)
+            os.kill(os.getpid(), signal.SIGTERM)
+
     try:
         _wait_until_listening(host, websocket_port, websockets)
+        threading.Thread(target=stop_when_websockets_end, name="corral-websockets-watch", daemon=True).start()
         Server(
             wsgi_application_path(),
             address=host,
@@ -118,5 +134,8 @@ def serve_production(*, host: str, port: int, websocket_port: int, workers: int,
             log_level=LogLevels(log_level),
         ).serve()
     finally:
+        stopping.set()
         websockets.terminate()
         websockets.join(timeout=10)
+    if lost.is_set():
+        raise RuntimeError(f"the websocket server exited with {websockets.exitcode}; HTTP was stopped with it")

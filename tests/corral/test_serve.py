@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
@@ -149,3 +150,31 @@ def test_a_thread_count_below_one_stops_start_up_with_the_variables_name(tmp_pat
     )
     assert result.returncode != 0
     assert "WEB_THREADS must be at least 1" in result.stderr
+
+
+def test_when_the_websocket_server_dies_serve_stops_http_too_and_exits_with_an_error(tmp_path):
+    """So that its supervisor starts both again, rather than keep serving pages whose live updates cannot connect."""
+    port, websocket_port = free_port(), free_port()
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "manage.py", "serve", "--port", str(port), "--websocket-port", str(websocket_port)]
+    with log.open("w") as output:
+        server = subprocess.Popen(command, cwd=ROOT, env=production_env(tmp_path), stdout=output, stderr=output)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}", server, log)
+        listening = [
+            child
+            for child in psutil.Process(server.pid).children(recursive=True)
+            if any(conn.laddr.port == websocket_port for conn in child.net_connections(kind="tcp"))
+        ]
+        assert len(listening) == 1, listening
+        listening[0].kill()
+        assert server.wait(timeout=60) == 1
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=30)
+    output = log.read_text()
+    assert "the websocket server exited with -9: stopping HTTP too" in output
+    assert "Stopped: the websocket server exited with -9; HTTP was stopped with it." in output
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)

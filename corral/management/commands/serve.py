@@ -53,4 +53,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Corral at http://{host}:{port}/, websockets at ws://{host}:{websocket_port}/ws/ (production mode)"
         )
-        serve_production(host=host, port=port, websocket_port=websocket_port, workers=workers, log_level=log_level)
+        try:
+            serve_production(host=host, port=port, websocket_port=websocket_port, workers=workers, log_level=log_level)
+        except RuntimeError as error:
+            raise CommandError(f"Stopped: {error}.") from error
