@@ -2,8 +2,8 @@
 
 - PostgreSQL from DATABASE_URL; a dedicated database ``<name>_votebench`` is dropped, created and
   migrated on each run (and dropped at the end unless BENCH_KEEP_DB=1).
-- The README's production server, ``manage.py serve --workers BENCH_WORKERS`` (HTTP through granian; one process per
-  CPU), DEBUG off, a psycopg connection pool per process (DATABASE_POOL_SIZE, default 8), the production
+- The README's production server, ``manage.py serve --workers BENCH_WORKERS`` (HTTP through granian; by default one
+  process per CPU), DEBUG off, a psycopg connection pool per process (DATABASE_POOL_SIZE, default 8), the production
   middleware stack and session engine, Redis from REDIS_URL (default redis://127.0.0.1:6379/0) as broker,
   channel layer and session cache.
 - BENCH_USERS (64) annotators, each logged in with its own session, vote through the real endpoint

@@ -39,30 +39,23 @@ def freeze_loaded_objects() -> None:
     gc.freeze()
 
 
-def uvicorn_logging(log_level: str) -> dict:
-    """uvicorn logs through Django's LOGGING (LOG_FORMAT) and leaves the request lines to corral.logs."""
-    return {"log_level": log_level, "log_config": None, "access_log": False}
-
-
-def asgi_application_path() -> str:
-    """ASGI_APPLICATION ("package.module.name") in uvicorn's "package.module:name" form."""
-    module, name = settings.ASGI_APPLICATION.rsplit(".", 1)
-    return f"{module}:{name}"
-
-
-def wsgi_application_path() -> str:
-    module, name = settings.WSGI_APPLICATION.rsplit(".", 1)
+def server_target(dotted_path: str) -> str:
+    """A setting's "package.module.name" (ASGI_APPLICATION, WSGI_APPLICATION) in the servers' "package.module:name"."""
+    module, name = dotted_path.rsplit(".", 1)
     return f"{module}:{name}"
 
 
 def build_server(*, host: str, port: int, log_level: str = "info") -> uvicorn.Server:
+    # uvicorn logs through Django's LOGGING (LOG_FORMAT) and leaves the request lines to corral.logs.
     config = uvicorn.Config(
-        asgi_application_path(),
+        server_target(settings.ASGI_APPLICATION),
         host=host,
         port=port,
         lifespan="off",
         forwarded_allow_ips=settings.FORWARDED_ALLOW_IPS,
-        **uvicorn_logging(log_level),
+        log_level=log_level,
+        log_config=None,
+        access_log=False,
     )
     return uvicorn.Server(config)
 
@@ -124,7 +117,7 @@ def serve_production(*, host: str, port: int, websocket_port: int, workers: int,
         _wait_until_listening(host, websocket_port, websockets)
         threading.Thread(target=stop_when_websockets_end, name="corral-websockets-watch", daemon=True).start()
         Server(
-            wsgi_application_path(),
+            server_target(settings.WSGI_APPLICATION),
             address=host,
             port=port,
             interface=Interfaces.WSGI,
