@@ -9,8 +9,9 @@ annotator sees (404, 403, 409, or 400 with a message). The SQL here is the one h
 ``tests/labeling/test_judging_rule.py`` holds it to the same answers as ``Task.judgeable_by`` and the queue.
 
 Completion and reopening are one conditional update run after the vote or pick that may cause them. After a vote
-on PostgreSQL it is sent with the vote in one round trip (a pipeline) and runs in the vote's transaction; after a
-pick, in autocommit. It reads the task's judgement counts, which the database keeps exact as votes and picks are
+on PostgreSQL the vote and the update are one call of a database function (``labeling_vote_write``) made from these
+statements after every migrate, so the client sends and reads one statement and both run in one transaction; after
+a pick, in autocommit. It reads the task's judgement counts, which the database keeps exact as votes and picks are
 written (labeling/models/counts.py), locked as the counting does, so syncs and recounts of a task take turns and
 whichever of several concurrent votes runs last sees all of them.
 A task is full when each candidate has the project's overlap of cast votes, and, where its judgements disagree, one
@@ -200,20 +201,63 @@ def _task_params(*, now, task_id: int | None = None) -> dict:
     return {"task": task_id, "ready": Task.Status.READY.value, "complete": Task.Status.COMPLETE.value, "now": now}
 
 
+# PostgreSQL: the vote (or its withdrawal), its history and the sync after it, as one function call: one statement
+# for the client to send and read (each statement costs the web process more than the database), while inside the
+# function the sync is a statement of its own, so it sees the counts the vote's triggers left. The function's body
+# is made from the statements above (vote_function_install, run after every migrate), so they stay the one form.
+VOTE_FUNCTION_ARGUMENTS = {
+    "uid": "uuid",
+    "user": "bigint",
+    "superuser": "boolean",
+    "value": "smallint",
+    "now": "timestamptz",
+    "withdraw": "boolean",
+}
+VOTE_FUNCTION_CALL_SQL = (
+    "SELECT written_candidate, synced_task, synced_batch, synced_status FROM labeling_vote_write("  # noqa: S608
+    + ", ".join(f"%({name})s" for name in VOTE_FUNCTION_ARGUMENTS)
+    + ")"
+)
+
+
+def vote_function_sql(quote_value) -> str:
+    """The function's definition; ``quote_value`` writes a constant parameter as an SQL literal."""
+    arguments = {name: f"vote_{name}" for name in VOTE_FUNCTION_ARGUMENTS}
+    constants = {**_JUDGING_RULE_PARAMS, "ready": Task.Status.READY.value, "complete": Task.Status.COMPLETE.value}
+    names = {**arguments, **{name: quote_value(value) for name, value in constants.items()}}
+    signature = ", ".join(f"{arguments[name]} {kind}" for name, kind in VOTE_FUNCTION_ARGUMENTS.items())
+    return (
+        f"CREATE OR REPLACE FUNCTION labeling_vote_write({signature}) RETURNS TABLE"
+        " (written_candidate bigint, synced_task bigint, synced_batch bigint, synced_status varchar)"
+        " LANGUAGE plpgsql AS $vote$ BEGIN"
+        f" IF vote_withdraw THEN {VOTE_WITHDRAW_WITH_HISTORY_SQL % names} INTO written_candidate;"
+        f" ELSE {VOTE_UPSERT_WITH_HISTORY_SQL % names} INTO written_candidate; END IF;"
+        f" {TASK_STATUS_SYNC_AFTER_VOTE_SQL[True] % names} INTO synced_task, synced_batch, synced_status;"
+        " RETURN NEXT; END $vote$"
+    )
+
+
+def vote_function_install(using: str = "default", **kwargs) -> None:
+    """(Re)define the vote's function on a PostgreSQL database (post_migrate); other databases have none."""
+    from django.db import connections
+
+    target = connections[using]
+    if target.vendor != "postgresql":
+        return
+    with target.schema_editor() as editor:
+        editor.execute(vote_function_sql(editor.quote_value))
+
+
 def _written_and_synced(*, withdraw: bool, params: dict) -> int | None:
     """Write the vote (or its withdrawal) and its history, then bring the task's status up to date; the id of the
     candidate whose vote was written, or None when nothing was (the sync then changed nothing that was not due)."""
-    sql = VOTE_WITHDRAW_WITH_HISTORY_SQL if withdraw else VOTE_UPSERT_WITH_HISTORY_SQL
     sync_params = {**params, **_task_params(now=params["now"])}
     if connection.vendor == "postgresql":
-        # One round trip instead of two: on a busy server each wait for the database is a wait for the GIL too.
-        with connection.cursor() as vote, connection.cursor() as sync:
-            with connection.wrap_database_errors, connection.connection.pipeline():
-                vote.execute(sql, params)
-                sync.execute(TASK_STATUS_SYNC_AFTER_VOTE_SQL[True], sync_params)
-            written, synced = vote.fetchone(), sync.fetchone()
-        _completion_announce(synced)
-        return written[0] if written else None
+        with connection.cursor() as cursor:
+            cursor.execute(VOTE_FUNCTION_CALL_SQL, {**params, "withdraw": withdraw})
+            written, *synced = cursor.fetchone()
+        _completion_announce(synced if synced[0] is not None else None)
+        return written
     with connection.cursor() as cursor:
         with transaction.atomic():
             cursor.execute(VOTE_WITHDRAW_SQL if withdraw else VOTE_UPSERT_SQL, params)

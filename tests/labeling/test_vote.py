@@ -1,4 +1,5 @@
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -170,6 +171,25 @@ def test_a_task_completes_when_every_candidate_has_the_overlap_and_reopens_on_wi
     task.refresh_from_db()
     assert task.status == Task.Status.READY
     vote(client, task.candidates.get(index=1), "down")
+    task.refresh_from_db()
+    assert task.status == Task.Status.COMPLETE
+
+
+@pytest.mark.postgres
+def test_migrate_defines_the_votes_database_function_again(client, project):
+    """A database whose function was dropped (or is older than labeling/votes.py) gets it back on the next migrate,
+    with no migration to apply; voting and completing work through it."""
+    project.votes_per_candidate = 1
+    project.save()
+    task = make_ready_task(project, candidates=1)
+    annotator = make_user("migrated")
+    Membership.objects.create(user=annotator, project=project)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP FUNCTION labeling_vote_write")
+    call_command("migrate", verbosity=0)
+    client.force_login(annotator)
+    assert vote(client, task.candidates.get(), "up").status_code == 200
+    assert votes_of(annotator) == [(0, Vote.Value.UP)]
     task.refresh_from_db()
     assert task.status == Task.Status.COMPLETE
 
