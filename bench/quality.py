@@ -30,7 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.sessions import logged_in_session_key  # noqa: E402
-from bench.vote_load import free_port, production_env, recreate_database, wait_until_serving  # noqa: E402
+from bench.vote_load import (  # noqa: E402
+    free_port,
+    production_env,
+    recreate_database,
+    serve_command,
+    wait_until_serving,
+)
 
 ANNOTATORS = 100
 ALWAYS_UP, RANDOM_CLICKERS = 10, 10
@@ -173,7 +179,7 @@ def main() -> None:
         print(f"snapshot computed in {snapshot():.2f} s (the background task's work)", flush=True)
 
         port = free_port()
-        command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        command = [*serve_command(port), "--workers", "1"]
         # Redis as in production (broker, channel layer): without it, serve would run the embedded worker too.
         server_env = {**env, "REDIS_URL": redis_url}
         server = subprocess.Popen(command, cwd=ROOT, env=server_env)

@@ -40,6 +40,7 @@ from bench.vote_load import (  # noqa: E402
     free_port,
     production_env,
     recreate_database,
+    serve_command,
     vacuum_analyze,
     wait_until_serving,
 )
@@ -239,8 +240,7 @@ def main() -> None:
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=server_env, check=True
         )
-        command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
-        server = subprocess.Popen([*command, "--workers", str(WORKERS)], cwd=ROOT, env=server_env)
+        server = subprocess.Popen([*serve_command(port), "--workers", str(WORKERS)], cwd=ROOT, env=server_env)
         results = {}
         try:
             wait_until_serving(port, server)

@@ -73,7 +73,7 @@ from bench.soak_dataset import compare, final_export  # noqa: E402
 from bench.soak_load import UPKEEP_SECONDS, run_load  # noqa: E402
 from bench.soak_processes import first_exports, rss_figures, stop, wait_until_healthy  # noqa: E402
 from bench.soak_seed import seed  # noqa: E402
-from bench.vote_load import free_port, production_env, recreate_database, vacuum_analyze  # noqa: E402
+from bench.vote_load import free_port, production_env, recreate_database, serve_command, vacuum_analyze  # noqa: E402
 
 
 def percentile_ms(latencies: list[float], share: float) -> float:
@@ -126,8 +126,7 @@ def main() -> None:
 
     port = free_port()
     commands = {
-        "server": [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(WORKERS)],
+        "server": [*serve_command(port), "--workers", str(WORKERS)],
         "worker": [sys.executable, "-m", "celery", "-A", "corral", "worker", "-Q", "default",
                    "--hostname", "soak-default@%h"],
         "exports": [sys.executable, "-m", "celery", "-A", "corral", "worker", "-Q", "exports",

@@ -74,6 +74,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def serve_command(port: int) -> list[str]:
+    """``manage.py serve`` in production mode on ``port``, its websockets on another free port: the default, the
+    next port up, may be taken."""
+    websocket_port = free_port()
+    while websocket_port == port:
+        websocket_port = free_port()
+    command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return [*command, "--websocket-port", str(websocket_port)]
+
+
 def bench_database_url(base: str) -> str:
     parts = urlsplit(base)
     name = parts.path.lstrip("/") or "corral"
@@ -353,8 +363,7 @@ def main() -> None:
     port = free_port()
     # Several processes need Redis (broker, channel layer), as in production; no vote touches it.
     server_env = {**env, "REDIS_URL": redis_url}
-    command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", str(WORKERS)]
+    command = [*serve_command(port), "--workers", str(WORKERS)]
     server = subprocess.Popen(command, cwd=ROOT, env=server_env)
     try:
         wait_until_serving(port, server)
