@@ -28,7 +28,7 @@ there it is a second statement in the same transaction.
 
 from uuid import UUID
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -239,8 +239,6 @@ def vote_function_sql(quote_value) -> str:
 
 def vote_function_install(using: str = "default", **kwargs) -> None:
     """(Re)define the vote's function on a PostgreSQL database (post_migrate); other databases have none."""
-    from django.db import connections
-
     target = connections[using]
     if target.vendor != "postgresql":
         return
@@ -251,13 +249,13 @@ def vote_function_install(using: str = "default", **kwargs) -> None:
 def _written_and_synced(*, withdraw: bool, params: dict) -> int | None:
     """Write the vote (or its withdrawal) and its history, then bring the task's status up to date; the id of the
     candidate whose vote was written, or None when nothing was (the sync then changed nothing that was not due)."""
-    sync_params = {**params, **_task_params(now=params["now"])}
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(VOTE_FUNCTION_CALL_SQL, {**params, "withdraw": withdraw})
             written, *synced = cursor.fetchone()
         _completion_announce(synced if synced[0] is not None else None)
         return written
+    sync_params = {**params, **_task_params(now=params["now"])}
     with connection.cursor() as cursor:
         with transaction.atomic():
             cursor.execute(VOTE_WITHDRAW_SQL if withdraw else VOTE_UPSERT_SQL, params)
