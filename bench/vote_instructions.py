@@ -135,9 +135,7 @@ def main() -> None:
         }
         runs = [(kind, first, count) for kind in ("vote", "floor") for first, count in ((0, FEW), (FEW, MANY))]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            counts = list(
-                pool.map(lambda run: counted(*run, driver_env, str(annotators_file), work), runs)  # noqa: B023
-            )
+            counts = list(pool.map(lambda run: counted(*run, driver_env, str(annotators_file), work), runs))
     finally:
         from django.db import connections
 

@@ -197,8 +197,12 @@ def judging_params(*, user, uid: UUID) -> dict:
     }
 
 
+# The status sync's parameters that are the same for every sync.
+_STATUS_PARAMS = {"ready": Task.Status.READY.value, "complete": Task.Status.COMPLETE.value}
+
+
 def _task_params(*, now, task_id: int | None = None) -> dict:
-    return {"task": task_id, "ready": Task.Status.READY.value, "complete": Task.Status.COMPLETE.value, "now": now}
+    return {"task": task_id, **_STATUS_PARAMS, "now": now}
 
 
 # PostgreSQL: the vote (or its withdrawal), its history and the sync after it, as one function call: one statement
@@ -223,7 +227,7 @@ VOTE_FUNCTION_CALL_SQL = (
 def vote_function_sql(quote_value) -> str:
     """The function's definition; ``quote_value`` writes a constant parameter as an SQL literal."""
     arguments = {name: f"vote_{name}" for name in VOTE_FUNCTION_ARGUMENTS}
-    constants = {**_JUDGING_RULE_PARAMS, "ready": Task.Status.READY.value, "complete": Task.Status.COMPLETE.value}
+    constants = {**_JUDGING_RULE_PARAMS, **_STATUS_PARAMS}
     names = {**arguments, **{name: quote_value(value) for name, value in constants.items()}}
     signature = ", ".join(f"{arguments[name]} {kind}" for name, kind in VOTE_FUNCTION_ARGUMENTS.items())
     return (
@@ -252,9 +256,10 @@ def _written_and_synced(*, withdraw: bool, params: dict) -> int | None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(VOTE_FUNCTION_CALL_SQL, {**params, "withdraw": withdraw})
-            written, *synced = cursor.fetchone()
-        _completion_announce(synced if synced[0] is not None else None)
-        return written
+            row = cursor.fetchone()
+        # The candidate written (or null), then the sync's row: all null when it changed nothing.
+        _completion_announce(row[1:])
+        return row[0]
     sync_params = {**params, **_task_params(now=params["now"])}
     with connection.cursor() as cursor:
         with transaction.atomic():
